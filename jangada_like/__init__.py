@@ -1,0 +1,51 @@
+"""jangada_like: Python object trees in HDF5 files that any HDF5 tool can read.
+
+Examples
+--------
+>>> import numpy as np, tempfile, os
+>>> from jangada_like import Persistable, SerializableProperty
+>>> class Experiment(Persistable):
+...     name = SerializableProperty(default="")
+...     data = SerializableProperty(default=None)
+>>> path = Experiment(name="t", data=np.arange(3)).save(os.path.join(tempfile.mkdtemp(), "e"))
+>>> Experiment.load(path) == Experiment(name="t", data=np.arange(3))
+True
+"""
+
+from __future__ import annotations
+
+from . import codecs as _codecs  # registers the built-in codecs
+from . import errors
+from ._engine import MAX_DEPTH
+from ._version import __version__
+from .codecs.base import Codec
+from .codecs.stdlib import register_enum
+from .generic import GenericRecord
+from .persistable import Persistable, load
+from .properties import SerializableProperty, sproperty
+from .proxy import ProxyDataset
+from .registry import CodecRegistry, default_registry, register_codec
+from .serializable import Serializable, SerializableMetatype, check_types, get_full_qualified_name
+
+del _codecs
+
+__all__ = [
+    "MAX_DEPTH",
+    "Codec",
+    "CodecRegistry",
+    "GenericRecord",
+    "Persistable",
+    "ProxyDataset",
+    "Serializable",
+    "SerializableMetatype",
+    "SerializableProperty",
+    "__version__",
+    "check_types",
+    "default_registry",
+    "errors",
+    "get_full_qualified_name",
+    "load",
+    "register_codec",
+    "register_enum",
+    "sproperty",
+]

@@ -1,0 +1,300 @@
+"""The tree walk for save and load: the only code that iterates properties.
+
+A :class:`Context` is made per file operation.  Codecs recurse through ``ctx.encode`` and
+``ctx.decode``, so the context alone tracks the HDF5 path, the property being written, the depth,
+shared references, and adds all of that to any error that rises through it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import h5py
+import numpy as np
+
+from . import _h5
+from ._h5 import CLASS_ATTR, CONTAINER_ATTR, DATASET_ATTR, TYPES_ATTR, VERSION_ATTR, join
+from .codecs.base import AttrNode, Codec
+from .errors import FileFormatError, JangadaError, NestingTooDeepError, UnsupportedTypeError
+from .registry import CodecRegistry, default_registry
+
+__all__ = ["MAX_DEPTH", "Context"]
+
+#: deepest nesting of objects and containers that save and load accept
+MAX_DEPTH = 10_000
+_FRAMES_PER_LEVEL = 8
+
+
+class UnknownPropertyWarning(UserWarning):
+    """A file holds a property that the class no longer declares; it is kept on the object."""
+
+
+@contextlib.contextmanager
+def deep_recursion() -> Iterator[None]:
+    """Let the walk reach :data:`MAX_DEPTH` levels without ``RecursionError``."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, MAX_DEPTH * _FRAMES_PER_LEVEL + 1000))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
+
+
+class Context:
+    """State of one save or load: file, registry, path, property, depth and shared references."""
+
+    def __init__(
+        self,
+        file: h5py.File,
+        *,
+        registry: CodecRegistry | None = None,
+        lazy: bool = False,
+        session: Any = None,
+        strict: bool = False,
+        file_name: str | None = None,
+    ) -> None:
+        self.file = file
+        self.file_name = file_name or os.fspath(file.filename)
+        self.registry = registry or default_registry
+        self.lazy = lazy
+        self.session = session
+        self.strict = strict
+        self.prop: str | None = None
+        self.storage: dict[str, Any] = {}
+        self.depth = 0
+        self._written: dict[int, tuple[str, Any]] = {}
+        self._read: dict[Any, Any] = {}
+        self._pending_tags: dict[Any, tuple[h5py.HLObject, dict[str, str]]] = {}
+        self._tag_maps: dict[Any, dict[str, str]] = {}
+
+    # -- errors ----------------------------------------------------------------------------------
+
+    def error(self, cls: type[JangadaError], message: str, path: str | None = None) -> JangadaError:
+        """Build an error of class ``cls`` carrying this context."""
+        return cls(message, file=self.file_name, path=path, prop=self.prop)
+
+    @contextlib.contextmanager
+    def _at(self, path: str) -> Iterator[None]:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            msg = f"nesting deeper than MAX_DEPTH={MAX_DEPTH} levels"
+            raise self.error(NestingTooDeepError, msg, path)
+        try:
+            yield
+        except JangadaError as exc:
+            exc.add_context(file=self.file_name, path=path, prop=self.prop)
+            raise
+        except RecursionError:
+            msg = "nesting too deep for the interpreter's recursion limit"
+            raise self.error(NestingTooDeepError, msg, path) from None
+        except (OSError, TypeError, ValueError, KeyError, RuntimeError) as exc:
+            if not getattr(exc, "_jl_noted", False):
+                where = f"at HDF5 path '{path}' of file '{self.file_name}'"
+                exc.add_note(f"while processing {self.prop or 'a value'} {where}")
+                exc._jl_noted = True  # type: ignore[attr-defined]
+            raise
+        finally:
+            self.depth -= 1
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def encode(self, value: Any, parent: h5py.Group, name: str) -> None:
+        """Write ``value`` as ``parent[name]`` with the codec registered for its type."""
+        path = join(parent.name, name)
+        with self._at(path):
+            shared = self._written.get(id(value))
+            if shared is not None and shared[1] is value:
+                parent[name] = self.file[shared[0]]  # a hard link: stored once, loads as one
+                return
+            codec = self.registry.lookup_type(type(value), file=self.file_name, path=path,
+                                              prop=self.prop)
+            codec.encode(value, parent, name, self)
+
+    def remember(self, value: Any, node: h5py.HLObject) -> None:
+        """Record that ``value`` now lives at ``node`` so later references become hard links."""
+        self._written[id(value)] = (node.name, value)
+
+    def encode_object(self, obj: Any, parent: h5py.Group, name: str) -> h5py.Group:
+        """Write a Serializable as a group with its class tag and every copiable property."""
+        cls = type(obj)
+        group = self.create_group(parent, name, CONTAINER_ATTR, "dict")
+        group.attrs[CLASS_ATTR] = cls.__jangada_tag__
+        group.attrs[VERSION_ATTR] = np.int64(cls.__jangada_version__)
+        self.remember(obj, group)
+        outer, outer_storage = self.prop, self.storage
+        try:
+            for key, prop in cls._serializable_properties.items():
+                if not prop.copiable:
+                    continue
+                self.prop, self.storage = f"{cls.__qualname__}.{key}", prop._storage
+                self.encode(getattr(obj, key), group, key)
+            extra = obj.__dict__.get("_jl_extra_")
+            for key, value in (extra or {}).items():
+                self.prop = f"{cls.__qualname__}.{key}"
+                self.encode(value, group, key)
+        finally:
+            self.prop, self.storage = outer, outer_storage
+        return group
+
+    def write_attr(self, obj: h5py.HLObject, name: str, raw: Any, tag: str) -> None:
+        """Store ``raw`` as attribute ``name``; record ``tag`` unless the HDF5 type implies it."""
+        try:
+            obj.attrs[name] = raw
+        except (TypeError, ValueError) as exc:
+            msg = f"cannot store {type(raw).__qualname__} as an HDF5 attribute: {exc}"
+            raise self.error(UnsupportedTypeError, msg, join(obj.name, name)) from exc
+        implied = _h5.implied_tag(raw)
+        key = obj.id
+        if tag != implied or key in self._tag_maps or TYPES_ATTR in obj.attrs:
+            entry = self._pending_tags.get(key)
+            if entry is None:
+                entry = self._pending_tags[key] = (obj, dict(self.tag_map(obj)))
+            if tag != implied:
+                entry[1][name] = tag
+            else:
+                entry[1].pop(name, None)
+
+    def create_dataset(
+        self, parent: h5py.Group, name: str, data: np.ndarray, tag: str, **attrs: Any
+    ) -> h5py.Dataset:
+        """Create a chunked dataset resizable along axis 0 (0-d data: a scalar dataset)."""
+        dset = _h5.create_dataset(parent, name, data, self.storage)
+        dset.attrs[DATASET_ATTR] = tag
+        for key, value in attrs.items():
+            if value is not None:
+                dset.attrs[key] = value
+        return dset
+
+    def create_group(self, parent: h5py.Group, name: str, kind: str, tag: str) -> h5py.Group:
+        """Create a group tagged ``kind = tag`` (``__container_type__`` or ``__class__``)."""
+        group = parent.create_group(name)
+        group.attrs[kind] = tag
+        return group
+
+    def flush_tags(self) -> None:
+        """Write the ``__attr_types__`` maps collected while encoding."""
+        for obj, mapping in self._pending_tags.values():
+            if mapping:
+                obj.attrs[TYPES_ATTR] = json.dumps(mapping, ensure_ascii=False)
+            elif TYPES_ATTR in obj.attrs:
+                del obj.attrs[TYPES_ATTR]
+            self._tag_maps[obj.id] = mapping
+        self._pending_tags.clear()
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def tag_map(self, obj: h5py.HLObject) -> dict[str, str]:
+        """The ``name -> tag`` map of attributes of ``obj`` whose HDF5 type is ambiguous."""
+        key = obj.id
+        cached = self._tag_maps.get(key)
+        if cached is not None:
+            return cached
+        raw = obj.attrs.get(TYPES_ATTR)
+        mapping: dict[str, str] = {}
+        if raw is not None:
+            try:
+                mapping = json.loads(raw)
+            except (TypeError, ValueError, RecursionError):
+                mapping = None  # type: ignore[assignment]
+            if not isinstance(mapping, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
+            ):
+                msg = f"attribute {TYPES_ATTR} must be a JSON object of str -> str, got {raw!r:.80}"
+                raise self.error(FileFormatError, msg, obj.name)
+        self._tag_maps[key] = mapping
+        return mapping
+
+    def node_tag(self, node: Any) -> str:
+        """The tag that says how ``node`` was written."""
+        if isinstance(node, AttrNode):
+            return self.tag_map(node.parent).get(node.name) or _h5.implied_tag(node.value)
+        if isinstance(node, h5py.Dataset):
+            return _h5.str_attr(node, DATASET_ATTR, self, default="numpy.ndarray")
+        if CLASS_ATTR in node.attrs:
+            return "object"
+        return _h5.str_attr(node, CONTAINER_ATTR, self, default="dict")
+
+    def codec_for(self, node: Any) -> Codec:
+        """The codec that reads ``node``."""
+        path = node.path if isinstance(node, AttrNode) else node.name
+        return self.registry.lookup_tag(self.node_tag(node), file=self.file_name, path=path,
+                                        prop=self.prop)
+
+    def decode(self, node: Any) -> Any:
+        """Read the value stored at ``node`` (an attribute, a dataset or a group)."""
+        path = node.path if isinstance(node, AttrNode) else node.name
+        with self._at(path):
+            if isinstance(node, AttrNode):
+                return self.codec_for(node).decode(node, self)
+            key = node.id
+            if key in self._read:
+                return self._read[key]
+            value = self.codec_for(node).decode(node, self)
+            self._read.setdefault(key, value)
+            return self._read[key]
+
+    def seen(self, node: h5py.HLObject, value: Any) -> None:
+        """Record a value before its children are read, so cycles resolve to it."""
+        self._read[node.id] = value
+
+    def member(self, group: h5py.Group, name: str) -> Any:
+        """The node ``group[name]``: a child if there is one, else the attribute."""
+        link = group.get(name, getlink=True) if isinstance(group, h5py.Group) else None
+        if link is not None:
+            if isinstance(link, (h5py.ExternalLink,)):
+                msg = f"external link to {link.filename}:{link.path} refused (never followed)"
+                raise self.error(FileFormatError, msg, join(group.name, name))
+            child = group.get(name)
+            if child is None:
+                msg = "dangling soft link"
+                raise self.error(FileFormatError, msg, join(group.name, name))
+            _h5.refuse_virtual(child, self)
+            return child
+        return AttrNode(group, name, group.attrs[name])
+
+    def member_names(self, group: h5py.Group) -> list[str]:
+        """User-visible member names: children and attributes not starting with ``__``."""
+        names = [n for n in group if not n.startswith("__")] if isinstance(group, h5py.Group) else []
+        names += [n for n in group.attrs if not n.startswith("__")]
+        return names
+
+    def decode_object(self, group: h5py.Group, cls: type, into: Any = None) -> Any:
+        """Read an object group into a new instance of ``cls`` (no ``__init__`` is run), or
+        into the existing instance ``into``."""
+        obj = cls.__new__(cls) if into is None else into
+        self.seen(group, obj)
+        props = cls._serializable_properties
+        values: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        outer = self.prop
+        try:
+            for name in self.member_names(group):
+                self.prop = f"{cls.__qualname__}.{name}"
+                target = values if name in props else extra
+                target[name] = self.decode(self.member(group, name))
+        finally:
+            self.prop = outer
+        try:
+            obj._init_values(values)
+        except JangadaError:
+            raise
+        except Exception as exc:
+            exc.add_note(f"while initialising {cls.__qualname__} from '{group.name}' of "
+                         f"'{self.file_name}'")
+            raise
+        if extra:
+            obj.__dict__["_jl_extra_"] = extra
+            names = ", ".join(sorted(extra))
+            msg = f"{self.file_name}:{group.name} holds properties {names} that "
+            msg += f"{cls.__qualname__} does not declare; they are kept in obj._jl_extra_ "
+            msg += "and written back on save"
+            warnings.warn(msg, UnknownPropertyWarning, stacklevel=2)
+        if self.session is not None:
+            self.session.attach(obj, group.name)
+        return obj

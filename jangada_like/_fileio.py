@@ -1,0 +1,215 @@
+"""Whole-file operations: the format header, atomic save, eager and lazy reads."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import h5py
+
+from ._engine import Context, deep_recursion
+from ._h5 import FORMAT_ATTR, FORMAT_VERSION, LIBRARY_ATTR, ROOT
+from ._locking import FileLock
+from ._version import __version__
+from .errors import ClassMismatchError, FileFormatError, FormatVersionError, MissingRootError
+from .registry import default_registry
+
+#: HDF5 object formats of 1.10: readable by h5dump 1.10, required for SWMR, and with chunk
+#: indexes whose append cost does not grow with the dataset
+LIBVER = ("v110", "v110")
+TMP_SUFFIX = ".jltmp"
+
+
+def open_h5(path: str | os.PathLike[str], mode: str, **kwargs: Any) -> h5py.File:
+    """Open with our defaults (our own flock replaces HDF5's lock); errors name the file."""
+    try:
+        return h5py.File(path, mode, libver=LIBVER, locking=False, **kwargs)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"Path {os.fspath(path)} does not exist") from None
+    except OSError as exc:
+        msg = f"cannot open '{os.fspath(path)}' as HDF5 (mode {mode!r}): {exc}"
+        raise FileFormatError(msg, file=path) from None
+
+
+def write_header(f: h5py.File) -> None:
+    """Stamp the format and library versions on the file root."""
+    f.attrs[FORMAT_ATTR] = FORMAT_VERSION
+    f.attrs[LIBRARY_ATTR] = __version__
+
+
+def check_header(f: h5py.File, name: str) -> int:
+    """Return the file's format version; refuse newer formats naming both versions."""
+    raw = f.attrs.get(FORMAT_ATTR)
+    if raw is None:
+        msg = f"not a jangada_like file: the root has no '{FORMAT_ATTR}' attribute"
+        raise FileFormatError(msg, file=name, path="/")
+    try:
+        version = int(raw)
+    except (TypeError, ValueError):
+        raise FileFormatError(f"bad {FORMAT_ATTR} {raw!r:.40}", file=name, path="/") from None
+    if version > FORMAT_VERSION:
+        writer = f.attrs.get(LIBRARY_ATTR, "?")
+        msg = f"file format version {version} (written by jangada_like {writer}) is newer than "
+        msg += f"format version {FORMAT_VERSION} that jangada_like {__version__} reads: upgrade"
+        raise FormatVersionError(msg, file=name, path="/")
+    if version < 1:
+        raise FileFormatError(f"bad {FORMAT_ATTR} {version}", file=name, path="/")
+    return version
+
+
+def encode_root(obj: Any, f: h5py.File, ctx: Context) -> None:
+    """Write ``obj`` as ``/root`` of an empty, open file."""
+    write_header(f)
+    with deep_recursion():
+        ctx.encode(obj, f, ROOT)
+        ctx.flush_tags()
+
+
+def decode_root(f: h5py.File, ctx: Context, expected: type | None, into: Any = None) -> Any:
+    """Read ``/root`` (checking it holds an ``expected``) into a new object or into ``into``."""
+    check_header(f, ctx.file_name)
+    link = f.get(ROOT, getlink=True)
+    if link is None:
+        raise MissingRootError("the file has no 'root' group", file=ctx.file_name, path="/root")
+    root = ctx.member(f, ROOT)
+    if not isinstance(root, h5py.Group):
+        raise FileFormatError("'/root' must be a group", file=ctx.file_name, path="/root")
+    _check_class(root, ctx, expected)
+    with deep_recursion():
+        if into is not None:
+            found = type(into).class_for_tag(str(root.attrs.get("__class__")))
+            if found is not type(into):
+                msg = f"the file holds a {getattr(found, '__qualname__', found)}, not a "
+                msg += f"{type(into).__qualname__}: use {type(into).__qualname__}.load(path)"
+                raise ClassMismatchError(msg, file=ctx.file_name, path="/root")
+            return ctx.decode_object(root, type(into), into=into)
+        return ctx.decode(root)
+
+
+def _check_class(root: h5py.Group, ctx: Context, expected: type | None) -> None:
+    from ._h5 import CLASS_ATTR, str_attr
+    from .serializable import Serializable
+
+    if expected is None or expected is Serializable:
+        return
+    tag = str_attr(root, CLASS_ATTR, ctx)
+    found = Serializable.class_for_tag(tag)
+    if found is None:
+        if ctx.strict:
+            return  # the object codec raises UnknownClassError with the details
+        msg = f"the file holds an object of unregistered class {tag!r}, not a "
+        msg += f"{expected.__qualname__}: import the module that defines it"
+        raise ClassMismatchError(msg, file=ctx.file_name, path="/root")
+    if not issubclass(found, expected):
+        msg = f"the file holds a {found.__qualname__} ({tag}), not a {expected.__qualname__}: "
+        msg += f"load it with {found.__qualname__}.load or jangada_like.load"
+        raise ClassMismatchError(msg, file=ctx.file_name, path="/root")
+
+
+def load_file(path: str | os.PathLike[str], expected: type | None, *, strict: bool = False,
+              timeout: float | None = 0, into: Any = None) -> Any:
+    """Read a whole file eagerly (under a shared lock)."""
+    name = os.fspath(path)
+    if not Path(name).is_file():
+        raise FileNotFoundError(f"Path {name} does not exist")
+    with FileLock(name, exclusive=False, timeout=timeout), open_h5(name, "r") as f:
+        ctx = Context(f, strict=strict, file_name=name)
+        return decode_root(f, ctx, expected, into=into)
+
+
+@contextlib.contextmanager
+def atomic_target(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success flush it and rename it over ``path``.
+
+    On any failure the temporary file is removed and ``path`` is left byte-identical.
+    """
+    remove_stale_temporaries(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}{TMP_SUFFIX}")
+    try:
+        yield tmp
+        _fsync(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    _fsync_dir(path.parent)
+
+
+def save_file(obj: Any, path: Path) -> None:
+    """Atomically write ``obj`` to ``path``."""
+    validate(obj, os.fspath(path))
+    with atomic_target(path) as tmp, open_h5(tmp, "w") as f:
+        encode_root(obj, f, Context(f, file_name=os.fspath(path)))
+
+
+def validate(obj: Any, name: str) -> None:
+    """Check that every value in the tree has a codec before any file is touched."""
+    stack: list[tuple[Any, str]] = [(obj, "/root")]
+    seen: set[int] = set()
+    while stack:
+        value, where = stack.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        codec = default_registry.find_type(type(value))
+        if codec is None:
+            default_registry.lookup_type(type(value), file=name, path=where)
+        children = list(codec.children(value)) if codec is not None else []
+        stack.extend((child, where) for child in children)
+
+
+def remove_stale_temporaries(path: Path) -> None:
+    """Delete temporary files of earlier saves to ``path`` whose process is gone."""
+    try:
+        candidates = list(path.parent.glob(f".{glob_escape(path.name)}.*{TMP_SUFFIX}"))
+    except OSError:
+        return
+    for tmp in candidates:
+        pid_text = tmp.name[len(path.name) + 2 :].split(".", 1)[0]
+        if pid_text.isdigit() and not _alive(int(pid_text)):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+
+def glob_escape(text: str) -> str:
+    """Escape glob metacharacters in a file name."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+

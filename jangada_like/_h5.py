@@ -1,0 +1,134 @@
+"""Small h5py helpers: reserved names, implied attribute tags, chunk shapes, dataset creation."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import h5py
+import numpy as np
+
+from .errors import FileFormatError
+
+CLASS_ATTR = "__class__"
+CONTAINER_ATTR = "__container_type__"
+DATASET_ATTR = "__dataset_type__"
+TYPES_ATTR = "__attr_types__"
+VERSION_ATTR = "__class_version__"
+
+FORMAT_ATTR = "jangada_like_format"
+LIBRARY_ATTR = "jangada_like_version"
+FORMAT_VERSION = 1
+ROOT = "root"
+
+#: attributes larger than this many bytes go to datasets (HDF5 object headers stay small)
+ATTR_LIMIT = 64 * 1024
+#: chunk sizes chosen for growth along axis 0
+CHUNK_MIN_BYTES = 4 * 1024
+CHUNK_MAX_BYTES = 1024 * 1024
+
+_IMPLIED = {
+    np.dtype("int64"): "int",
+    np.dtype("float64"): "float",
+    np.dtype("complex128"): "complex",
+    np.dtype("bool"): "bool",
+}
+
+
+def join(parent: str, name: str) -> str:
+    """Join an HDF5 group path and a member name."""
+    return f"/{name}" if parent == "/" else f"{parent}/{name}"
+
+
+def is_safe_name(key: object) -> bool:
+    """Whether ``key`` can be an HDF5 member name as it is (str, not reserved, no '/')."""
+    if not isinstance(key, str) or not key or key in (".", "..") or key.startswith("__"):
+        return False
+    if "/" in key or "\x00" in key:
+        return False
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def implied_tag(raw: Any) -> str:
+    """The tag an attribute value carries without an entry in ``__attr_types__``."""
+    if isinstance(raw, str):
+        return "str"
+    if isinstance(raw, h5py.Empty):
+        return "none"
+    if isinstance(raw, np.generic):
+        return _IMPLIED.get(raw.dtype, "numpy.scalar")
+    if isinstance(raw, np.ndarray):
+        return "numpy.ndarray"
+    if isinstance(raw, bytes):
+        return "bytes"
+    return "unknown"
+
+
+def str_attr(obj: h5py.HLObject, name: str, ctx: Any, default: str | None = None) -> str:
+    """Read a tag attribute that must be a str; a hostile type is a format error."""
+    if name not in obj.attrs:
+        if default is not None:
+            return default
+        raise ctx.error(FileFormatError, f"missing attribute {name}", obj.name)
+    value = obj.attrs[name]
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if not isinstance(value, str):
+        msg = f"attribute {name} must be a string, got {type(value).__name__} {value!r:.60}"
+        raise ctx.error(FileFormatError, msg, obj.name)
+    return value
+
+
+def refuse_virtual(node: Any, ctx: Any) -> None:
+    """Virtual datasets may read other files: a loaded file must never do that."""
+    if isinstance(node, h5py.Dataset) and node.is_virtual:
+        msg = "virtual dataset refused (it would read other files)"
+        raise ctx.error(FileFormatError, msg, node.name)
+
+
+def growth_chunks(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
+    """Row-major chunks for data that grows along axis 0.
+
+    A chunk holds whole rows when a row is small; its size is the data size rounded up to a
+    power of two, kept between :data:`CHUNK_MIN_BYTES` and :data:`CHUNK_MAX_BYTES`, so small
+    arrays stay small on disk and long series read and append in large sequential blocks.
+    """
+    itemsize = max(itemsize, 1)
+    trailing = [max(n, 1) for n in shape[1:]]
+    row_bytes = itemsize * math.prod(trailing)
+    total = row_bytes * max(shape[0], 1)
+    target = min(max(1 << max(total - 1, 1).bit_length(), CHUNK_MIN_BYTES), CHUNK_MAX_BYTES)
+    # a single row larger than the target: split the trailing axes, last axis first
+    while row_bytes > target and any(n > 1 for n in trailing):
+        axis = max(i for i, n in enumerate(trailing) if n > 1)
+        trailing[axis] = (trailing[axis] + 1) // 2
+        row_bytes = itemsize * math.prod(trailing)
+    rows = max(1, target // row_bytes)
+    return (rows, *trailing)
+
+
+def create_dataset(
+    parent: h5py.Group, name: str, data: np.ndarray, storage: dict[str, Any]
+) -> h5py.Dataset:
+    """Create ``parent[name]`` from ``data``: chunked and resizable along axis 0 unless 0-d."""
+    if data.ndim == 0:
+        return parent.create_dataset(name, data=data)
+    options: dict[str, Any] = {k: v for k, v in storage.items() if v is not None}
+    chunks = options.pop("chunks", None)
+    if chunks is None or chunks is True:
+        chunks = growth_chunks(data.shape, data.dtype.itemsize)
+    elif isinstance(chunks, int):
+        chunks = (chunks, *[max(n, 1) for n in data.shape[1:]])
+    if data.dtype.kind in "fc" and "fillvalue" not in options:
+        options["fillvalue"] = np.nan
+    return parent.create_dataset(
+        name,
+        data=data,
+        chunks=tuple(chunks),
+        maxshape=(None, *data.shape[1:]),
+        **options,
+    )

@@ -1,0 +1,113 @@
+"""Advisory locks on the data file itself, so writers wait for each other instead of failing.
+
+HDF5's own lock makes a second writer fail at once.  jangada_like opens files with HDF5 locking off
+and takes ``flock`` on the same file instead: an exclusive lock for writers, a shared one for
+readers, polled until ``timeout``.  The kernel drops a flock when its process dies, so a crashed
+writer never blocks anyone.  Plain h5py (which uses flock too) is excluded the same way.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import time
+from pathlib import Path
+
+from .errors import FileLockedError
+
+__all__ = ["FileLock", "lock_holders"]
+
+_POLL_START = 0.005
+_POLL_MAX = 0.2
+
+
+class FileLock:
+    """A flock on ``path``: ``exclusive`` for writers, shared for readers.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "x.hdf5")
+    >>> open(path, "wb").close()
+    >>> with FileLock(path, exclusive=True, timeout=0):
+    ...     pass
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, exclusive: bool, timeout: float | None) -> None:
+        self.path = os.fspath(path)
+        self.exclusive = exclusive
+        self.timeout = timeout
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock, polling until ``timeout`` seconds (``None``: wait forever)."""
+        fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        op = (fcntl.LOCK_EX if self.exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        delay = _POLL_START
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, op)
+                    self._fd = fd
+                    return
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                        raise
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise self._timeout_error()
+                time.sleep(delay if deadline is None else min(delay, max(0.0, deadline - time.monotonic())))
+                delay = min(delay * 2, _POLL_MAX)
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def _timeout_error(self) -> FileLockedError:
+        holders = lock_holders(self.path)
+        who = f" (held by process {', '.join(map(str, holders))})" if holders else ""
+        kind = "write" if self.exclusive else "read"
+        msg = f"could not get the {kind} lock within {self.timeout} s{who}: another process "
+        msg += "has the file open; pass a larger timeout= to wait longer"
+        return FileLockedError(msg, file=self.path)
+
+    def release(self) -> None:
+        """Drop the lock (idempotent)."""
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            finally:
+                os.close(fd)
+
+    def __enter__(self) -> FileLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def lock_holders(path: str | os.PathLike[str]) -> list[int]:
+    """PIDs holding a flock on ``path``, read from ``/proc/locks`` (empty where unknown).
+
+    Examples
+    --------
+    >>> lock_holders("/nonexistent")
+    []
+    """
+    try:
+        st = os.stat(path)
+        text = Path("/proc/locks").read_text()
+    except OSError:
+        return []
+    inode_key = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    pids = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) > 5 and fields[5] == inode_key and fields[1] == "FLOCK":
+            try:
+                pids.append(int(fields[4]))
+            except ValueError:
+                continue
+    return sorted(set(pids) - {os.getpid()}) or sorted(set(pids))

@@ -1,0 +1,312 @@
+"""One open file behind ``with Cls(path, mode=...) as obj``.
+
+Modes as h5py has them: ``r`` (read-only), ``r+`` (read-write), ``w`` (create or truncate),
+``a`` (``r+`` if the file exists, else ``w``).  Arrays at any depth become :class:`ProxyDataset`s.
+In writable modes every assignment to a property of an object in the file is written at once;
+containers changed in place are written when the block exits.  Writers take an exclusive lock on
+the file (waiting up to ``timeout`` seconds), readers a shared one; ``swmr=True`` lets readers
+follow a writer live.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from ._compare import values_equal
+from ._engine import Context
+from ._fileio import check_header, decode_root, encode_root, open_h5
+from ._h5 import ROOT, TYPES_ATTR
+from ._locking import FileLock
+from .errors import JangadaError, ReadOnlyError
+from .proxy import ProxyDataset
+
+MODES = ("r", "r+", "w", "a")
+_SNAPSHOT_TYPES = (list, dict, tuple, set, frozenset, pd.Series, pd.DataFrame, pd.Index)
+
+
+class _ObjectNode:
+    """Ties one object of the tree to its group, so assignments reach the file."""
+
+    __slots__ = ("group_path", "session")
+
+    def __init__(self, session: Session, group_path: str) -> None:
+        self.session = session
+        self.group_path = group_path
+
+    def before_set(self, instance: Any, name: str) -> None:
+        self.session.check_writable(instance, name)
+
+    def after_set(self, instance: Any, name: str, value: Any) -> None:
+        self.session.write_property(instance, self.group_path, name, value)
+
+
+class Session:
+    """The open file of one ``with`` block (internal; see :class:`Persistable`)."""
+
+    def __init__(self, path: str | os.PathLike[str], mode: str, *, timeout: float | None = 0,
+                 swmr: bool = False, strict: bool = False, values: dict[str, Any] | None = None) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        self.path = os.fspath(path)
+        self.requested_mode = mode
+        self.mode = mode
+        self.timeout = timeout
+        self.swmr = swmr
+        self.strict = strict
+        self.values = values or {}
+        self.file: h5py.File | None = None
+        self.class_name = "Cls"
+        self._lock: FileLock | None = None
+        self._objects: dict[int, tuple[Any, str]] = {}
+        self._snapshots: dict[tuple[int, str], Any] = {}
+        self._datasets: dict[int, h5py.Dataset] = {}
+
+    # -- state used by proxies ------------------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        return self.file is not None and bool(self.file.id.valid)
+
+    @property
+    def writable(self) -> bool:
+        return self.mode != "r"
+
+    def dataset(self, proxy: ProxyDataset) -> h5py.Dataset:
+        return proxy._dset
+
+    def touched(self, proxy: ProxyDataset) -> None:
+        if self.swmr and self.file is not None:
+            proxy._dset.flush()
+
+    def flush(self) -> None:
+        if self.is_open and self.writable:
+            self.file.flush()  # type: ignore[union-attr]
+
+    def proxy(self, dset: h5py.Dataset, codec: Any) -> ProxyDataset:
+        return ProxyDataset(self, dset, codec)
+
+    # -- entering and leaving -------------------------------------------------------------------
+
+    def enter(self, obj: Any) -> None:
+        self.class_name = type(obj).__qualname__
+        exists = Path(self.path).is_file()
+        self.mode = ("r+" if exists else "w") if self.requested_mode == "a" else self.requested_mode
+        if self.mode in ("r", "r+") and not exists:
+            raise FileNotFoundError(f"Path {self.path} does not exist")
+        if self.mode == "w" and not exists:
+            Path(self.path).touch()
+        try:
+            self._open(obj)
+        except BaseException:
+            self._close()
+            raise
+
+    def _open(self, obj: Any) -> None:
+        if not (self.swmr and self.mode == "r"):
+            self._lock = FileLock(self.path, exclusive=self.mode != "r", timeout=self.timeout)
+            self._lock.acquire()
+        if self.mode == "w":
+            self.file = open_h5(self.path, "w")
+            obj._init_values(self.values)
+            ctx = Context(self.file, session=self, file_name=self.path)
+            encode_root(obj, self.file, ctx)
+            self._adopt(ctx)
+        else:
+            kwargs = {"swmr": True} if self.swmr and self.mode == "r" else {}
+            self.file = open_h5(self.path, self.mode, **kwargs)
+            ctx = Context(self.file, session=self, lazy=True, strict=self.strict, file_name=self.path)
+            decode_root(self.file, ctx, type(obj), into=obj)
+        if self.swmr and self.mode != "r":
+            self.file.swmr_mode = True
+
+    def exit(self) -> None:
+        try:
+            if self.is_open and self.writable:
+                self._write_changed_in_place()
+                self.file.flush()  # type: ignore[union-attr]
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        for obj, _path in self._objects.values():
+            obj.__dict__.pop("_jl_node_", None)
+        self._objects.clear()
+        self._snapshots.clear()
+        try:
+            if self.file is not None:
+                self.file.close()
+        finally:
+            self.file = None
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
+
+    # -- objects of the tree --------------------------------------------------------------------
+
+    def attach(self, obj: Any, group_path: str) -> None:
+        """Called by the engine for every object read or written in this session."""
+        self._objects[id(obj)] = (obj, group_path)
+        if self.writable:
+            obj.__dict__["_jl_node_"] = _ObjectNode(self, group_path)
+            for name in type(obj).copiable_properties:
+                value = obj.__dict__.get("_serializable_property__" + name)
+                if isinstance(value, _SNAPSHOT_TYPES) and _plain(value):
+                    self._snapshots[(id(obj), name)] = copy.deepcopy(value)
+        else:
+            obj.__dict__["_jl_node_"] = _ReadOnlyNode(self)
+
+    def check_writable(self, instance: Any, name: str) -> None:
+        if not self.is_open:
+            return
+        if not self.writable:
+            prop = f"{type(instance).__qualname__}.{name}"
+            msg = "cannot assign: the file is open read-only (mode='r'); use mode='r+' or 'a'"
+            raise ReadOnlyError(msg, file=self.path, prop=prop)
+
+    def write_property(self, instance: Any, group_path: str, name: str, value: Any) -> None:
+        """Replace ``group[name]`` by ``value`` now."""
+        if not self.is_open:
+            return
+        assert self.file is not None
+        group = self.file[group_path]
+        if isinstance(value, ProxyDataset) and value._source is self and _same(group, name, value):
+            return
+        prop = type(instance)._serializable_properties.get(name)
+        if prop is not None and not prop.copiable:
+            return
+        ctx = Context(self.file, session=self, file_name=self.path)
+        ctx.prop = f"{type(instance).__qualname__}.{name}"
+        ctx.storage = prop._storage if prop is not None else {}
+        try:
+            _remove_member(group, name, ctx)
+            ctx.encode(value, group, name)
+            ctx.flush_tags()
+        except JangadaError as exc:
+            exc.add_context(file=self.path, prop=ctx.prop)
+            raise
+        self._adopt(ctx)
+        self._snapshots.pop((id(instance), name), None)
+        if isinstance(value, _SNAPSHOT_TYPES) and _plain(value):
+            self._snapshots[(id(instance), name)] = copy.deepcopy(value)
+        member = group.get(name)
+        if isinstance(member, h5py.Dataset) and isinstance(value, (np.ndarray, pd.DatetimeIndex, pd.TimedeltaIndex)):
+            codec = ctx.codec_for(member)
+            instance.__dict__["_serializable_property__" + name] = self.proxy(member, codec)
+
+    def _adopt(self, ctx: Context) -> None:
+        """Attach the objects just written, and turn their array properties into proxies."""
+        from .serializable import Serializable
+
+        for path, value in list(ctx._written.values()):
+            if isinstance(value, Serializable) and id(value) not in self._objects:
+                self.attach(value, path)
+                group = self.file[path]  # type: ignore[index]
+                for name in type(value).copiable_properties:
+                    stored = value.__dict__.get("_serializable_property__" + name)
+                    member = group.get(name)
+                    if isinstance(stored, np.ndarray) and isinstance(member, h5py.Dataset):
+                        codec = ctx.codec_for(member)
+                        value.__dict__["_serializable_property__" + name] = self.proxy(member, codec)
+
+    def _write_changed_in_place(self) -> None:
+        for (obj_id, name), before in list(self._snapshots.items()):
+            obj, path = self._objects.get(obj_id, (None, None))
+            if obj is None or path is None:
+                continue
+            now = obj.__dict__.get("_serializable_property__" + name)
+            if not values_equal(now, before):
+                self.write_property(obj, path, name, now)
+
+
+class _ReadOnlyNode:
+    __slots__ = ("session",)
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def before_set(self, instance: Any, name: str) -> None:
+        self.session.check_writable(instance, name)
+
+    def after_set(self, instance: Any, name: str, value: Any) -> None:
+        return None
+
+
+def _plain(value: Any) -> bool:
+    """Whether a value holds no proxies and no objects (so a deep copy is cheap and exact)."""
+    from .serializable import Serializable
+
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (ProxyDataset, Serializable)):
+            return False
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            stack.extend(item)
+    return True
+
+
+def _same(group: h5py.Group, name: str, proxy: ProxyDataset) -> bool:
+    member = group.get(name)
+    return member is not None and member.id == proxy._dset.id
+
+
+def _remove_member(group: h5py.Group, name: str, ctx: Context) -> None:
+    if group.get(name, getlink=True) is not None:
+        del group[name]  # open proxies keep the old dataset readable until the file closes
+    elif name in group.attrs:
+        del group.attrs[name]
+        mapping = ctx.tag_map(group)
+        if name in mapping:
+            ctx._pending_tags[group.id] = (group, {k: v for k, v in mapping.items() if k != name})
+
+
+class _Detached:
+    """The source of an unpickled proxy: the file, reopened read-only on first use."""
+
+    mode = "r"
+    writable = False
+    swmr = False
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.class_name = "Cls"
+        self._file: h5py.File | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return True
+
+    def dataset(self, proxy: ProxyDataset) -> h5py.Dataset:
+        if self._file is None or not self._file.id.valid:
+            self._file = open_h5(self.path, "r")
+            check_header(self._file, self.path)
+        return self._file[proxy.path]
+
+    def touched(self, proxy: ProxyDataset) -> None:
+        return None
+
+    def flush(self) -> None:
+        return None
+
+
+def reopen_proxy(path: str, hdf5_path: str, tag: str) -> ProxyDataset:
+    """Rebuild a pickled proxy as a read-only handle that opens the file when first used."""
+    from .registry import default_registry
+
+    source = _Detached(path)
+    proxy = ProxyDataset.__new__(ProxyDataset)
+    proxy._source, proxy._path, proxy._file = source, hdf5_path, path
+    proxy._codec = default_registry.lookup_tag(tag, file=path, path=hdf5_path)
+    return proxy
+
+
+__all__ = ["MODES", "ROOT", "TYPES_ATTR", "Session", "reopen_proxy"]

@@ -1,0 +1,97 @@
+"""The command line, a thin face over the library: ``python -m jangada_like tree FILE``.
+
+Examples
+--------
+>>> import numpy as np, tempfile, os
+>>> from jangada_like import Persistable, SerializableProperty
+>>> class Box(Persistable):
+...     x = SerializableProperty(default=None)
+>>> path = Box(x=np.arange(4)).save(os.path.join(tempfile.mkdtemp(), "box"))
+>>> print(tree(path))  # doctest: +ELLIPSIS
+box.hdf5  (jangada_like format 1, ...)
+└── root  [Box]
+    └── x  dataset int64 (4,)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+import h5py
+import numpy as np
+
+from ._h5 import CLASS_ATTR, CONTAINER_ATTR, DATASET_ATTR, FORMAT_ATTR, LIBRARY_ATTR
+
+__all__ = ["main", "tree"]
+
+_MAX_ITEMS = 12
+
+
+def tree(path: str | os.PathLike[str], *, max_items: int = _MAX_ITEMS) -> str:
+    """Render the HDF5 tree of a file: groups with their type tags, datasets, attributes.
+
+    Only metadata is read; at most ``max_items`` members per group are listed.
+    """
+    with h5py.File(path, "r", locking=False) as f:
+        fmt = f.attrs.get(FORMAT_ATTR, "?")
+        lib = f.attrs.get(LIBRARY_ATTR, "?")
+        lines = [f"{os.path.basename(os.fspath(path))}  (jangada_like format {fmt}, written by {lib})"]
+        _walk(f, "", lines, max_items, set())
+    return "\n".join(lines)
+
+
+def _label(name: str, node: h5py.HLObject) -> str:
+    if isinstance(node, h5py.Dataset):
+        tag = node.attrs.get(DATASET_ATTR, "")
+        extra = f"  <{tag}>" if tag and tag != "numpy.ndarray" else ""
+        return f"{name}  dataset {node.dtype} {node.shape}{extra}"
+    if CLASS_ATTR in node.attrs:
+        return f"{name}  [{str(node.attrs[CLASS_ATTR]).rsplit('.', 1)[-1]}]"
+    return f"{name}  <{node.attrs.get(CONTAINER_ATTR, 'group')}>"
+
+
+def _walk(group: h5py.Group, prefix: str, lines: list[str], max_items: int, seen: set[object]) -> None:
+    attrs = [(k, v) for k, v in group.attrs.items() if not k.startswith("__") and k not in (FORMAT_ATTR, LIBRARY_ATTR)]
+    members = list(group.keys())
+    entries: list[tuple[str, object]] = [("@" + k, v) for k, v in attrs] + [(m, None) for m in members]
+    shown = entries[:max_items]
+    for i, (name, value) in enumerate(shown):
+        last = i == len(shown) - 1 and len(entries) <= max_items
+        branch, pad = ("└── ", "    ") if last else ("├── ", "│   ")
+        if name.startswith("@"):
+            text = np.array2string(value, threshold=6) if isinstance(value, np.ndarray) else repr(value)
+            lines.append(f"{prefix}{branch}{name} = {text[:60]}")
+            continue
+        node = group.get(name)
+        if node is None:
+            lines.append(f"{prefix}{branch}{name}  (dangling link)")
+            continue
+        lines.append(prefix + branch + _label(name, node))
+        if isinstance(node, h5py.Group):
+            key = node.id
+            if key in seen:
+                lines[-1] += "  (hard link, shown above)"
+                continue
+            seen.add(key)
+            _walk(node, prefix + pad, lines, max_items, seen)
+    if len(entries) > max_items:
+        lines.append(f"{prefix}└── … {len(entries) - max_items} more")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m jangada_like``."""
+    parser = argparse.ArgumentParser(prog="jangada_like", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    show = sub.add_parser("tree", help="print the tree of a file")
+    show.add_argument("file")
+    show.add_argument("--max-items", type=int, default=_MAX_ITEMS)
+    args = parser.parse_args(argv)
+    try:
+        print(tree(args.file, max_items=args.max_items))
+    except OSError as exc:
+        print(f"jangada_like: {exc}", file=sys.stderr)
+        return 1
+    return 0

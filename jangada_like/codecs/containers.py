@@ -1,0 +1,184 @@
+"""list, tuple, set, frozenset and dict.
+
+Sequences whose items all have one scalar type (int within 64 bits, float, bool, complex, str) are
+one dataset tagged with the container type and ``__item_type__``.  Other sequences are groups
+tagged ``__container_type__`` whose members are named ``'0'`` … ``'n-1'`` (read back in numeric
+order).  A dict whose keys are all plain names is a group of members named by key
+(``__container_type__ = 'dict'``, key order in ``__keys__``); any other dict is
+``__container_type__ = 'dict.items'`` with two children, ``keys`` and ``values``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import h5py
+import numpy as np
+
+from .._h5 import CONTAINER_ATTR, is_safe_name
+from ..errors import FileFormatError
+from .base import AttrNode, Codec
+
+ITEM_ATTR = "__item_type__"
+KEYS_ATTR = "__keys__"
+#: dicts with more keys than this use the columnar ``dict.items`` layout
+NAMED_DICT_LIMIT = 512
+
+_ITEM_TYPES: dict[type, tuple[str, Any]] = {
+    bool: ("bool", np.bool_),
+    int: ("int", np.int64),
+    float: ("float", np.float64),
+    complex: ("complex", np.complex128),
+    str: ("str", h5py.string_dtype()),
+}
+_ITEM_NAMES = {name for name, _ in _ITEM_TYPES.values()}
+
+
+def _homogeneous(items: list[Any]) -> tuple[str, Any] | None:
+    if not items:
+        return None
+    first = type(items[0])
+    spec = _ITEM_TYPES.get(first)
+    if spec is None or any(type(v) is not first for v in items):
+        return None
+    if first is int and not all(-(2**63) <= v < 2**63 for v in items):
+        return None
+    if first is str:
+        for v in items:
+            if "\x00" in v:
+                return None
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                return None
+    return spec
+
+
+class SequenceCodec(Codec):
+    tag = "list"
+    read_tags = ("tuple", "set", "frozenset")
+    types = (list, tuple, set, frozenset)
+    subclasses = False
+    _types = {"list": list, "tuple": tuple, "set": set, "frozenset": frozenset}
+
+    def children(self, value: Any) -> Any:
+        return value
+
+    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+        tag = type(value).__name__
+        items = list(value)
+        spec = _homogeneous(items)
+        if spec is not None:
+            item_name, dtype = spec
+            dset = ctx.create_dataset(parent, name, np.array(items, dtype=dtype), tag)
+            dset.attrs[ITEM_ATTR] = item_name
+            ctx.remember(value, dset)
+            return
+        group = ctx.create_group(parent, name, CONTAINER_ATTR, tag)
+        ctx.remember(value, group)
+        for index, item in enumerate(items):
+            ctx.encode(item, group, str(index))
+
+    def decode(self, node: Any, ctx: Any) -> Any:
+        tag = ctx.node_tag(node)
+        kind = self._types.get(tag, list)
+        if isinstance(node, h5py.Dataset):
+            items = _read_items(node, ctx)
+            return items if kind is list else kind(items)
+        if not isinstance(node, h5py.Group):
+            raise ctx.error(FileFormatError, f"expected a group or dataset for tag {tag!r}")
+        names = ctx.member_names(node)
+        order = _numeric_order(names, node, ctx)
+        if kind is list:
+            out: list[Any] = []
+            ctx.seen(node, out)  # a list that contains itself resolves to itself
+            out.extend(ctx.decode(ctx.member(node, n)) for n in order)
+            return out
+        return kind(ctx.decode(ctx.member(node, n)) for n in order)
+
+
+def _numeric_order(names: list[str], node: h5py.Group, ctx: Any) -> list[str]:
+    try:
+        indices = sorted(int(n) for n in names if n.isdigit() and n.isascii())
+    except ValueError:
+        indices = []
+    if len(indices) != len(names) or indices != list(range(len(names))):
+        msg = f"list members must be named '0'..'{len(names) - 1}', found {sorted(names)[:5]}..."
+        raise ctx.error(FileFormatError, msg, node.name)
+    return [str(i) for i in indices]
+
+
+def _read_items(dset: h5py.Dataset, ctx: Any) -> list[Any]:
+    item = dset.attrs.get(ITEM_ATTR)
+    if item not in _ITEM_NAMES or dset.ndim != 1:
+        msg = f"a sequence dataset needs 1-D data and {ITEM_ATTR} in {sorted(_ITEM_NAMES)}, "
+        msg += f"found shape {dset.shape} and {item!r:.40}"
+        raise ctx.error(FileFormatError, msg, dset.name)
+    if item == "str":
+        if h5py.check_string_dtype(dset.dtype) is None:
+            raise ctx.error(FileFormatError, "a str sequence must be a string dataset", dset.name)
+        return list(dset.asstr()[()])
+    raw = dset[()]
+    pytype = {"bool": bool, "int": int, "float": float, "complex": complex}[item]
+    if not np.can_cast(raw.dtype, np.dtype(_ITEM_TYPES[pytype][1]), "same_kind"):
+        raise ctx.error(FileFormatError, f"{item} items stored as {raw.dtype}", dset.name)
+    return [pytype(v) for v in raw.tolist()]
+
+
+class DictCodec(Codec):
+    tag = "dict"
+    read_tags = ("dict.items",)
+    types = (dict,)
+    subclasses = False
+
+    def children(self, value: Any) -> Any:
+        return [*value.keys(), *value.values()]
+
+    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+        keys = list(value)
+        if len(keys) <= NAMED_DICT_LIMIT and all(is_safe_name(k) for k in keys):
+            group = ctx.create_group(parent, name, CONTAINER_ATTR, "dict")
+            ctx.remember(value, group)
+            if len(keys) > 1:
+                group.attrs[KEYS_ATTR] = np.array(keys, dtype=h5py.string_dtype())
+            for key in keys:
+                ctx.encode(value[key], group, key)
+            return
+        group = ctx.create_group(parent, name, CONTAINER_ATTR, "dict.items")
+        ctx.remember(value, group)
+        ctx.encode(keys, group, "keys")
+        ctx.encode(list(value.values()), group, "values")
+
+    def decode(self, node: Any, ctx: Any) -> Any:
+        if not isinstance(node, h5py.Group):
+            path = node.path if isinstance(node, AttrNode) else node.name
+            raise ctx.error(FileFormatError, "expected a group for a dict", path)
+        out: dict[Any, Any] = {}
+        ctx.seen(node, out)
+        if ctx.node_tag(node) == "dict.items":
+            keys, values = (ctx.decode(ctx.member(node, n)) for n in ("keys", "values"))
+            if not isinstance(keys, list) or not isinstance(values, list) or len(keys) != len(values):
+                raise ctx.error(FileFormatError, "dict keys and values differ in length", node.name)
+            try:
+                out.update(zip(keys, values))
+            except TypeError:
+                raise ctx.error(FileFormatError, "dict keys are not hashable", node.name) from None
+            return out
+        for key in _key_order(node, ctx):
+            out[key] = ctx.decode(ctx.member(node, key))
+        return out
+
+
+def _key_order(group: h5py.Group, ctx: Any) -> list[str]:
+    names = ctx.member_names(group)
+    stored = group.attrs.get(KEYS_ATTR)
+    if stored is None:
+        return names
+    keys = [k.decode("utf-8") if isinstance(k, bytes) else k for k in np.asarray(stored).tolist()]
+    if sorted(keys) != sorted(names):
+        msg = f"{KEYS_ATTR} does not list the members of the dict"
+        raise ctx.error(FileFormatError, msg, group.name)
+    return keys
+
+
+CODECS = (SequenceCodec(), DictCodec())

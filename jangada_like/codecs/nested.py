@@ -1,0 +1,90 @@
+"""Nested Serializable objects and records of unknown classes.
+
+An object is a group with ``__class__`` (its tag), ``__class_version__`` and, for jangada
+compatibility, ``__container_type__ = 'dict'``; each copiable property is a member named after it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import h5py
+import numpy as np
+
+from .._h5 import CLASS_ATTR, CONTAINER_ATTR, VERSION_ATTR, str_attr
+from ..errors import FileFormatError, FormatVersionError, UnknownClassError, UnknownClassWarning
+from ..generic import GenericRecord
+from ..serializable import Serializable
+from .base import Codec
+
+
+class ObjectCodec(Codec):
+    tag = "object"
+    types = (Serializable,)
+
+    def children(self, value: Any) -> Any:
+        return [getattr(value, k) for k in type(value).copiable_properties]
+
+    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+        ctx.encode_object(value, parent, name)
+
+    def decode(self, node: Any, ctx: Any) -> Any:
+        if not isinstance(node, h5py.Group):
+            raise ctx.error(FileFormatError, "an object must be a group", getattr(node, "path", None))
+        tag = str_attr(node, CLASS_ATTR, ctx)
+        cls = Serializable.class_for_tag(tag)
+        if cls is None:
+            return _unknown(tag, node, ctx)
+        stored = _stored_version(node, ctx)
+        known = cls.__jangada_version__
+        if stored > known:
+            msg = f"{tag} was written by class version {stored}, but this code has version {known}"
+            raise ctx.error(FormatVersionError, msg, node.name)
+        return ctx.decode_object(node, cls)
+
+
+def _stored_version(node: h5py.Group, ctx: Any) -> int:
+    raw = node.attrs.get(VERSION_ATTR, 1)
+    if not isinstance(raw, (int, np.integer)) or raw < 1:
+        msg = f"{VERSION_ATTR} must be a positive integer, found {raw!r:.40}"
+        raise ctx.error(FileFormatError, msg, node.name)
+    return int(raw)
+
+
+def _unknown(tag: str, node: h5py.Group, ctx: Any) -> GenericRecord:
+    if ctx.strict:
+        msg = f"class {tag!r} is not registered (import the module that defines it first; "
+        msg += "files never import code)"
+        raise ctx.error(UnknownClassError, msg, node.name)
+    record = GenericRecord(tag, {})
+    ctx.seen(node, record)
+    data = {n: ctx.decode(ctx.member(node, n)) for n in ctx.member_names(node)}
+    object.__setattr__(record, "_data", GenericRecord(tag, data).data)
+    msg = f"{ctx.file_name}:{node.name} holds an object of unregistered class {tag!r}; "
+    msg += "returning a read-only GenericRecord (strict=True raises instead)"
+    warnings.warn(msg, UnknownClassWarning, stacklevel=2)
+    return record
+
+
+class RecordCodec(Codec):
+    """Writes a :class:`GenericRecord` back as the object it came from."""
+
+    tag = "generic-record"
+    types = (GenericRecord,)
+
+    def children(self, value: Any) -> Any:
+        return list(value.data.values())
+
+    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+        group = ctx.create_group(parent, name, CONTAINER_ATTR, "dict")
+        group.attrs[CLASS_ATTR] = value.class_name
+        ctx.remember(value, group)
+        for key, item in value.data.items():
+            ctx.encode(item, group, key)
+
+    def decode(self, node: Any, ctx: Any) -> Any:  # pragma: no cover - records read as objects
+        raise ctx.error(FileFormatError, "generic records are read through their class tag")
+
+
+CODECS = (ObjectCodec(), RecordCodec())

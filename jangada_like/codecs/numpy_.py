@@ -1,0 +1,172 @@
+"""numpy arrays and numpy scalars.
+
+Arrays are datasets tagged ``numpy.ndarray``, chunked and resizable along axis 0 (0-d arrays are
+scalar datasets).  dtypes HDF5 lacks are mapped and the numpy dtype is kept in
+``__numpy_dtype__``: ``<U`` arrays are stored as UTF-8 variable-length strings, datetime64 and
+timedelta64 as int64.  Fortran-ordered arrays record ``__order__ = 'F'``.  Numeric numpy scalars are
+attributes of their own dtype (so ``np.float32`` stays ``np.float32``); other numpy scalars are 0-d
+datasets tagged ``numpy.scalar``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import h5py
+import numpy as np
+
+from .._h5 import DATASET_ATTR
+from ..errors import FileFormatError, UnsupportedTypeError
+from .base import AttrNode, Codec
+
+DTYPE_ATTR = "__numpy_dtype__"
+ORDER_ATTR = "__order__"
+
+
+def to_stored(arr: np.ndarray, ctx: Any) -> tuple[np.ndarray, dict[str, Any]]:
+    """Map an array to what HDF5 stores, plus the attributes needed to map it back."""
+    attrs: dict[str, Any] = {}
+    kind = arr.dtype.kind
+    if kind == "O":
+        msg = "object arrays cannot be stored: convert to a list or a typed array"
+        raise ctx.error(UnsupportedTypeError, msg)
+    if kind == "U":
+        attrs[DTYPE_ATTR] = arr.dtype.str
+        try:
+            for item in arr.flat:
+                item.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            msg = f"unicode array holds text that is not valid UTF-8 ({exc.reason})"
+            raise ctx.error(UnsupportedTypeError, msg) from None
+        arr = arr.astype(object)
+    elif kind in "mM":
+        attrs[DTYPE_ATTR] = arr.dtype.str
+        arr = arr.view("<i8") if arr.dtype.byteorder != ">" else arr.astype("<i8")
+    elif kind == "V" and arr.dtype.fields:
+        _check_fields(arr.dtype, ctx)
+    if arr.ndim > 1 and arr.flags.f_contiguous and not arr.flags.c_contiguous:
+        attrs[ORDER_ATTR] = "F"
+    return arr, attrs
+
+
+def _check_fields(dtype: np.dtype[Any], ctx: Any) -> None:
+    for name, (sub, *_rest) in (dtype.fields or {}).items():
+        if sub.kind in "OUmM" or (sub.fields and _check_fields(sub, ctx)):
+            msg = f"structured field {name!r} has dtype {sub}, which HDF5 compounds cannot hold"
+            raise ctx.error(UnsupportedTypeError, msg)
+
+
+def stored_dtype(dset: h5py.Dataset) -> np.dtype[Any]:
+    """The numpy dtype a dataset's values come back as."""
+    name = dset.attrs.get(DTYPE_ATTR)
+    if name is None:
+        return dset.dtype
+    return _safe_dtype(name, dset)
+
+
+def _safe_dtype(name: Any, dset: h5py.Dataset) -> np.dtype[Any]:
+    try:
+        dtype = np.dtype(name if isinstance(name, str) else str(name))
+    except (TypeError, ValueError):
+        dtype = None
+    if dtype is None or dtype.kind not in "UmM":
+        msg = f"attribute {DTYPE_ATTR} must name a <U, datetime64 or timedelta64 dtype, got {name!r:.40}"
+        raise FileFormatError(msg, file=dset.file.filename, path=dset.name)
+    return dtype
+
+
+def read(dset: h5py.Dataset, key: Any = ()) -> Any:
+    """Read ``dset[key]`` and map it back to its numpy dtype and order."""
+    target = dset.attrs.get(DTYPE_ATTR)
+    if target is None:
+        out = dset[key]
+    else:
+        dtype = _safe_dtype(target, dset)
+        if dtype.kind == "U":
+            out = np.asarray(dset.asstr()[key], dtype=object).astype(dtype)
+        else:
+            raw = np.asarray(dset[key])
+            out = raw.astype("<i8").view(dtype.newbyteorder("<")).astype(dtype)
+    if dset.attrs.get(ORDER_ATTR) == "F" and isinstance(out, np.ndarray):
+        out = np.asfortranarray(out)
+    return out
+
+
+def write_array(arr: np.ndarray, parent: h5py.Group, name: str, tag: str, ctx: Any) -> h5py.Dataset:
+    """Create a dataset for ``arr`` tagged ``tag`` (shared by every array-like codec)."""
+    stored, attrs = to_stored(arr, ctx)
+    if stored.dtype == object:
+        from .._h5 import create_dataset
+
+        dset = create_dataset(parent, name, stored.astype(h5py.string_dtype()), ctx.storage)
+        dset.attrs[DATASET_ATTR] = tag
+    else:
+        dset = ctx.create_dataset(parent, name, stored, tag)
+    for key, value in attrs.items():
+        dset.attrs[key] = value
+    return dset
+
+
+class NdarrayCodec(Codec):
+    tag = "numpy.ndarray"
+    types = (np.ndarray,)
+
+    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+        if type(value) is not np.ndarray:
+            msg = f"ndarray subclass {type(value).__qualname__} would lose its type: pass "
+            msg += "np.asarray(value), or register a codec for it"
+            raise ctx.error(UnsupportedTypeError, msg)
+        ctx.remember(value, write_array(value, parent, name, self.tag, ctx))
+
+    def decode(self, node: Any, ctx: Any) -> Any:
+        if not isinstance(node, h5py.Dataset):
+            if isinstance(node, AttrNode) and isinstance(node.value, np.ndarray):
+                return node.value  # an array attribute written by another tool
+            msg = "expected a dataset for tag 'numpy.ndarray'"
+            raise ctx.error(FileFormatError, msg, getattr(node, "name", None))
+        if ctx.lazy:
+            return ctx.session.proxy(node, self)
+        return np.asarray(read(node))
+
+    def read_slice(self, dset: h5py.Dataset, key: Any) -> Any:
+        """Used by :class:`ProxyDataset`: read and convert ``dset[key]``."""
+        return read(dset, key)
+
+    def convert_for_write(self, value: Any, dset: h5py.Dataset) -> np.ndarray:
+        """Used by :class:`ProxyDataset`: map values to the dataset's stored dtype."""
+        dtype = stored_dtype(dset)
+        arr = np.asarray(value)
+        if dtype.kind in "mM":
+            return np.asarray(arr.astype(dtype)).view("<i8")
+        if dtype.kind == "U":
+            return arr.astype(dtype).astype(object)
+        return arr
+
+    def logical_dtype(self, dset: h5py.Dataset) -> np.dtype[Any]:
+        """The dtype users see."""
+        return stored_dtype(dset)
+
+
+class NumpyScalarCodec(Codec):
+    tag = "numpy.scalar"
+    types = (np.generic, np.str_, np.bytes_)
+
+    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+        if value.dtype.kind in "biufc":
+            ctx.write_attr(parent, name, value, self.tag)
+        else:
+            write_array(np.asarray(value), parent, name, self.tag, ctx)
+
+    def decode(self, node: Any, ctx: Any) -> Any:
+        if isinstance(node, AttrNode):
+            if not isinstance(node.value, np.generic):
+                msg = f"expected a numpy scalar, found {type(node.value).__name__}"
+                raise ctx.error(FileFormatError, msg, node.path)
+            return node.value
+        if not isinstance(node, h5py.Dataset) or node.shape != ():
+            raise ctx.error(FileFormatError, "expected a 0-d dataset", node.name)
+        value = read(node)
+        return value[()] if isinstance(value, np.ndarray) else value
+
+
+CODECS = (NdarrayCodec(), NumpyScalarCodec())

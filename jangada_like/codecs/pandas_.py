@@ -1,0 +1,415 @@
+"""pandas: Timestamp, Timedelta, NaT, DatetimeIndex, TimedeltaIndex, Index, RangeIndex,
+Categorical, Series and DataFrame, stored natively (never pickled).
+
+Instants are int64 counts since the UTC epoch in their own unit, with ``unit`` and ``timezone``
+attributes: DST transitions load exactly, dates outside the nanosecond range keep their unit, NaT is
+int64 min.  A Timestamp is a 0-d dataset and an index a 1-D resizable dataset (jangada's layout,
+made exact); ``freq`` and ``name`` are kept.  Series and DataFrames are groups with one member per
+column (``'0'`` … ``'n-1'``), an ``index`` and, for frames, ``columns``; each column keeps its dtype:
+numpy dtypes as datasets, ``category`` as codes plus categories, tz-aware datetimes as instants,
+nullable and string dtypes as values plus a ``mask``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from .._h5 import CONTAINER_ATTR, DATASET_ATTR
+from ..errors import FileFormatError, UnsupportedTypeError
+from .base import AttrNode, Codec
+from .numpy_ import read, write_array
+
+_NAT = np.iinfo(np.int64).min
+_UNITS = ("s", "ms", "us", "ns")
+
+
+# -- time zones -------------------------------------------------------------------------------
+
+
+def tz_name(tz: Any) -> str | None:
+    """A name pandas can rebuild the zone from: IANA key, ``'UTC'`` or ``'+05:30'``."""
+    if tz is None:
+        return None
+    key = getattr(tz, "key", None) or getattr(tz, "zone", None)
+    if isinstance(key, str):
+        return key
+    if isinstance(tz, dt.timezone):
+        total = int(tz.utcoffset(None).total_seconds())
+        if total == 0:
+            return "UTC"
+        sign, total = ("+" if total >= 0 else "-"), abs(total)
+        return f"{sign}{total // 3600:02d}:{total % 3600 // 60:02d}"
+    name = str(tz)
+    try:
+        pd.Timestamp(0, tz="UTC").tz_convert(name)
+    except Exception:
+        raise UnsupportedTypeError(f"time zone {tz!r} cannot be stored by name") from None
+    return name
+
+
+def _attr_str(dset: Any, name: str, ctx: Any, allowed: tuple[str, ...] | None = None) -> str | None:
+    raw = dset.attrs.get(name)
+    if raw is None or isinstance(raw, h5py.Empty):
+        return None
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", "replace")
+    if not isinstance(raw, str) or (allowed is not None and raw not in allowed):
+        msg = f"attribute {name} must be {'one of ' + str(allowed) if allowed else 'a string'}, "
+        msg += f"found {raw!r:.40}"
+        raise ctx.error(FileFormatError, msg, dset.name)
+    return raw
+
+
+def _unit(dset: Any, ctx: Any) -> str:
+    return _attr_str(dset, "unit", ctx, _UNITS) or "ns"
+
+
+# -- instants -----------------------------------------------------------------------------------
+
+
+def _instants(values: np.ndarray, unit: str, tz: str | None, kind: str) -> Any:
+    """int64 array -> DatetimeIndex (UTC, converted to ``tz``) or TimedeltaIndex."""
+    if kind == "timedelta":
+        return pd.TimedeltaIndex(values.astype("<i8").view(f"m8[{unit}]"))
+    index = pd.DatetimeIndex(values.astype("<i8").view(f"M8[{unit}]"))
+    return index if tz is None else index.tz_localize("UTC").tz_convert(tz)
+
+
+class _InstantCodec(Codec):
+    """Shared by the scalar and index codecs of datetimes and timedeltas."""
+
+    kind = "datetime"
+    scalar = True
+
+    def ints(self, value: Any) -> tuple[np.ndarray, str, str | None]:
+        if value is pd.NaT:
+            return np.array(_NAT, dtype=np.int64), "ns", None
+        unit = value.unit
+        tz = tz_name(getattr(value, "tz", None))
+        if isinstance(value, pd.Index):
+            return np.asarray(value.asi8, dtype=np.int64), unit, tz
+        return np.array(value._value, dtype=np.int64), unit, tz
+
+    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+        try:
+            ints, unit, tz = self.ints(value)
+        except UnsupportedTypeError as exc:
+            raise ctx.error(UnsupportedTypeError, exc.message) from None
+        dset = ctx.create_dataset(parent, name, ints, self.tag, unit=unit, timezone=tz)
+        if not self.scalar:
+            freq = getattr(value, "freqstr", None)
+            if freq is not None:
+                dset.attrs["freq"] = freq
+            ctx.encode(value.name, dset, "name")
+
+    def decode(self, node: Any, ctx: Any) -> Any:
+        if not isinstance(node, h5py.Dataset) or node.dtype.kind not in "iu":
+            path = node.path if isinstance(node, AttrNode) else node.name
+            raise ctx.error(FileFormatError, f"{self.tag} must be an integer dataset", path)
+        if node.ndim != (0 if self.scalar else 1):
+            raise ctx.error(FileFormatError, f"{self.tag} has shape {node.shape}", node.name)
+        if ctx.lazy and not self.scalar:
+            return ctx.session.proxy(node, self)
+        return self.assemble(node, node[()], ctx)
+
+    def assemble(self, dset: h5py.Dataset, raw: Any, ctx: Any) -> Any:
+        unit, tz = _unit(dset, ctx), _attr_str(dset, "timezone", ctx)
+        values = np.atleast_1d(np.asarray(raw))
+        try:
+            index = _instants(values, unit, tz, self.kind)
+        except Exception as exc:
+            raise ctx.error(FileFormatError, f"bad {self.tag}: {exc}", dset.name) from None
+        if np.ndim(raw) == 0:
+            return index[0]
+        name = ctx.decode(ctx.member(dset, "name")) if "name" in dset.attrs else None
+        index = index.rename(name)
+        freq = _attr_str(dset, "freq", ctx)
+        if freq is not None:
+            try:
+                index.freq = freq
+            except ValueError:  # appended data no longer follows it
+                pass
+        return index
+
+    def read_slice(self, dset: h5py.Dataset, key: Any) -> Any:
+        from .._engine import Context
+
+        return self.assemble(dset, dset[key], Context(dset.file))
+
+    def convert_for_write(self, value: Any, dset: h5py.Dataset) -> np.ndarray:
+        from .._engine import Context
+
+        ctx = Context(dset.file)
+        unit, tz = _unit(dset, ctx), _attr_str(dset, "timezone", ctx)
+        if self.kind == "timedelta":
+            return np.asarray(pd.to_timedelta(np.atleast_1d(value)).as_unit(unit).asi8)
+        index = pd.DatetimeIndex(np.atleast_1d(np.asarray(value, dtype=object)))
+        got = tz_name(index.tz)
+        if (got is None) != (tz is None) or (got is not None and got != tz):
+            msg = f"cannot write times in time zone {got} into a dataset in time zone {tz}: "
+            msg += "convert them first (tz_convert), nothing is shifted silently"
+            raise ValueError(msg)
+        values = index.as_unit(unit).asi8
+        return values.reshape(np.shape(value)) if np.ndim(value) else values[0]
+
+    def logical_dtype(self, dset: h5py.Dataset) -> Any:
+        from .._engine import Context
+
+        ctx = Context(dset.file)
+        unit, tz = _unit(dset, ctx), _attr_str(dset, "timezone", ctx)
+        if self.kind == "timedelta":
+            return np.dtype(f"m8[{unit}]")
+        return np.dtype(f"M8[{unit}]") if tz is None else pd.DatetimeTZDtype(unit, tz)
+
+
+class TimestampCodec(_InstantCodec):
+    tag = "pandas.Timestamp"
+    read_tags = ("pandas.NaT",)
+    types = (pd.Timestamp, type(pd.NaT))
+
+
+class TimedeltaCodec(_InstantCodec):
+    tag = "pandas.Timedelta"
+    types = (pd.Timedelta,)
+    kind = "timedelta"
+
+
+class DatetimeIndexCodec(_InstantCodec):
+    tag = "pandas.DatetimeIndex"
+    types = (pd.DatetimeIndex,)
+    scalar = False
+
+
+class TimedeltaIndexCodec(_InstantCodec):
+    tag = "pandas.TimedeltaIndex"
+    types = (pd.TimedeltaIndex,)
+    scalar = False
+    kind = "timedelta"
+
+
+# -- columns ----------------------------------------------------------------------------------
+
+
+def write_column(values: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+    """Store one column (a Series' values, an Index's values) keeping its dtype."""
+    dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        ctx.encode(pd.Categorical(values), parent, name)
+    elif isinstance(dtype, pd.DatetimeTZDtype) or getattr(dtype, "kind", "") == "M":
+        ctx.encode(pd.DatetimeIndex(values), parent, name)
+    elif getattr(dtype, "kind", "") == "m":
+        ctx.encode(pd.TimedeltaIndex(values), parent, name)
+    elif isinstance(dtype, pd.StringDtype):
+        _write_masked(values, parent, name, ctx, fill="", store=object)
+    elif isinstance(dtype, pd.api.extensions.ExtensionDtype) and hasattr(values, "_mask"):
+        _write_masked(values, parent, name, ctx, fill=0, store=dtype.numpy_dtype)
+    elif isinstance(dtype, np.dtype) and dtype != object:
+        dset = write_array(np.asarray(values), parent, name, "pandas.array", ctx)
+        dset.attrs["dtype"] = str(dtype)
+    elif isinstance(dtype, np.dtype):
+        ctx.encode(list(np.asarray(values)), parent, name)
+    else:
+        msg = f"pandas dtype {dtype} is not supported (convert the column, or register a codec)"
+        raise ctx.error(UnsupportedTypeError, msg)
+
+
+def _write_masked(values: Any, parent: h5py.Group, name: str, ctx: Any, fill: Any, store: Any) -> None:
+    group = ctx.create_group(parent, name, CONTAINER_ATTR, "pandas.masked")
+    dtype = values.dtype
+    mask = np.asarray(pd.isna(values), dtype=bool)
+    data = np.asarray(values.to_numpy(dtype=object, na_value=fill) if store is object
+                      else values.to_numpy(dtype=store, na_value=fill))
+    if store is object:
+        write_array(data.astype(str) if data.size else data.astype("U1"), group, "values",
+                    "numpy.ndarray", ctx)
+        group.attrs["storage"] = dtype.storage
+        group.attrs["na_value"] = "NA" if dtype.na_value is pd.NA else "nan"
+    else:
+        write_array(data, group, "values", "numpy.ndarray", ctx)
+    write_array(mask, group, "mask", "numpy.ndarray", ctx)
+    group.attrs["dtype"] = str(dtype)
+
+
+def read_column(node: Any, ctx: Any) -> Any:
+    """Inverse of :func:`write_column`: an array-like for a Series or Index."""
+    tag = ctx.node_tag(node)
+    if tag == "pandas.array":
+        dtype = _attr_str(node, "dtype", ctx) or str(node.dtype)
+        return np.asarray(read(node)).astype(dtype, copy=False)
+    if tag == "pandas.masked":
+        return _read_masked(node, ctx)
+    value = ctx.decode(node)
+    if isinstance(value, pd.Index):
+        return value.array
+    if isinstance(value, (list, tuple)):
+        out = np.empty(len(value), dtype=object)
+        out[:] = value
+        return out
+    return value
+
+
+def _read_masked(group: h5py.Group, ctx: Any) -> Any:
+    values, mask = (np.asarray(read(group[n])) for n in ("values", "mask"))
+    if values.shape != mask.shape:
+        raise ctx.error(FileFormatError, "values and mask differ in shape", group.name)
+    dtype_name = _attr_str(group, "dtype", ctx) or ""
+    storage = _attr_str(group, "storage", ctx)
+    try:
+        if storage is not None:
+            na = pd.NA if _attr_str(group, "na_value", ctx) == "NA" else np.nan
+            dtype = pd.StringDtype(storage if _has_storage(storage) else "python", na_value=na)
+            data = values.astype(object)
+            data[mask] = dtype.na_value
+            return pd.array(data, dtype=dtype)
+        data = pd.array(values, dtype=dtype_name)
+        data[mask] = pd.NA
+        return data
+    except (TypeError, ValueError) as exc:
+        raise ctx.error(FileFormatError, f"bad masked column: {exc}", group.name) from None
+
+
+def _has_storage(storage: str) -> bool:
+    if storage != "pyarrow":
+        return storage == "python"
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# -- Index, Categorical, Series, DataFrame -----------------------------------------------------
+
+
+class RangeIndexCodec(Codec):
+    tag = "pandas.RangeIndex"
+    types = (pd.RangeIndex,)
+
+    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+        group = ctx.create_group(parent, name, CONTAINER_ATTR, self.tag)
+        for key in ("start", "stop", "step"):
+            group.attrs[key] = np.int64(getattr(value, key))
+        ctx.encode(value.name, group, "name")
+
+    def decode(self, node: Any, ctx: Any) -> Any:
+        try:
+            start, stop, step = (int(node.attrs[k]) for k in ("start", "stop", "step"))
+            return pd.RangeIndex(start, stop, step, name=ctx.decode(ctx.member(node, "name")))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ctx.error(FileFormatError, f"bad RangeIndex: {exc}", node.name) from None
+
+
+class IndexCodec(Codec):
+    tag = "pandas.Index"
+    types = (pd.Index,)
+
+    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+        group = ctx.create_group(parent, name, CONTAINER_ATTR, self.tag)
+        if isinstance(value, pd.MultiIndex):
+            ctx.encode(list(value), group, "values")
+            ctx.encode(list(value.names), group, "names")
+        else:
+            write_column(value.array, group, "values", ctx)
+            ctx.encode(value.name, group, "name")
+
+    def decode(self, node: Any, ctx: Any) -> Any:
+        values = read_column(node["values"], ctx) if "values" in node else None
+        if values is None:
+            raise ctx.error(FileFormatError, "an Index group needs 'values'", node.name)
+        if "names" in node:
+            names = ctx.decode(node["names"])
+            return pd.MultiIndex.from_tuples(list(values), names=names)
+        return pd.Index(values, name=ctx.decode(ctx.member(node, "name")), copy=False)
+
+
+class CategoricalCodec(Codec):
+    tag = "pandas.Categorical"
+    types = (pd.Categorical,)
+
+    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+        group = ctx.create_group(parent, name, CONTAINER_ATTR, self.tag)
+        write_array(np.asarray(value.codes), group, "codes", "numpy.ndarray", ctx)
+        ctx.encode(pd.Index(value.categories), group, "categories")
+        group.attrs["ordered"] = bool(value.ordered)
+
+    def decode(self, node: Any, ctx: Any) -> Any:
+        try:
+            codes = np.asarray(read(node["codes"]))
+            categories = ctx.decode(node["categories"])
+            ordered = bool(node.attrs.get("ordered", False))
+            dtype = pd.CategoricalDtype(categories, ordered=ordered)
+            return pd.Categorical.from_codes(codes, dtype=dtype)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ctx.error(FileFormatError, f"bad Categorical: {exc}", node.name) from None
+
+
+class SeriesCodec(Codec):
+    tag = "pandas.Series"
+    types = (pd.Series,)
+
+    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+        group = ctx.create_group(parent, name, CONTAINER_ATTR, self.tag)
+        write_column(value.array, group, "values", ctx)
+        ctx.encode(value.index, group, "index")
+        ctx.encode(value.name, group, "name")
+        if value.attrs:
+            ctx.encode(dict(value.attrs), group, "attrs")
+
+    def decode(self, node: Any, ctx: Any) -> Any:
+        try:
+            values = read_column(node["values"], ctx)
+            index = ctx.decode(node["index"])
+        except KeyError as exc:
+            raise ctx.error(FileFormatError, f"bad Series: {exc}", node.name) from None
+        out = pd.Series(values, index=index, name=ctx.decode(ctx.member(node, "name")), copy=False)
+        if "attrs" in node:
+            out.attrs.update(ctx.decode(node["attrs"]))
+        return out
+
+
+class DataFrameCodec(Codec):
+    tag = "pandas.DataFrame"
+    types = (pd.DataFrame,)
+
+    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+        group = ctx.create_group(parent, name, CONTAINER_ATTR, self.tag)
+        ctx.encode(value.index, group, "index")
+        ctx.encode(value.columns, group, "columns")
+        columns = group.create_group("data")
+        for i in range(value.shape[1]):
+            write_column(value.iloc[:, i].array, columns, str(i), ctx)
+        if value.attrs:
+            ctx.encode(dict(value.attrs), group, "attrs")
+
+    def decode(self, node: Any, ctx: Any) -> Any:
+        try:
+            index = ctx.decode(node["index"])
+            columns = ctx.decode(node["columns"])
+            data = node["data"]
+            arrays = [read_column(data[str(i)], ctx) for i in range(len(columns))]
+        except KeyError as exc:
+            raise ctx.error(FileFormatError, f"bad DataFrame: missing {exc}", node.name) from None
+        frame = pd.DataFrame(dict(enumerate(arrays)), index=index, copy=False)
+        frame.columns = columns
+        if "attrs" in node:
+            frame.attrs.update(ctx.decode(node["attrs"]))
+        return frame
+
+
+CODECS = (
+    TimestampCodec(),
+    TimedeltaCodec(),
+    DatetimeIndexCodec(),
+    TimedeltaIndexCodec(),
+    RangeIndexCodec(),
+    IndexCodec(),
+    CategoricalCodec(),
+    SeriesCodec(),
+    DataFrameCodec(),
+)
+__all__ = ["CODECS", "DATASET_ATTR", "tz_name"]

@@ -1,0 +1,135 @@
+"""datetime.datetime / date / time / timedelta and Enum members of registered enums.
+
+datetimes, dates and times are ISO 8601 strings (``[datetime.datetime]`` etc. in
+``__attr_types__``); a ``zoneinfo`` zone is kept by name after the offset, as in RFC 9557
+(``2024-10-27T02:30:00+01:00[Europe/Berlin]``), so DST folds load exactly.  A timedelta is an
+int64 triple ``(days, seconds, microseconds)``.  An Enum member is ``'<enum tag>.<member name>'``;
+its enum must be registered with :func:`register_enum`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import threading
+import zoneinfo
+from typing import Any
+
+import h5py
+import numpy as np
+
+from ..errors import FileFormatError, UnsupportedTypeError
+from .base import AttrNode, Codec
+
+_ENUMS: dict[str, type[enum.Enum]] = {}
+_ENUM_LOCK = threading.Lock()
+
+
+def register_enum(cls: type[enum.Enum], tag: str | None = None) -> type[enum.Enum]:
+    """Allow members of ``cls`` to be saved and loaded; usable as a class decorator.
+
+    Examples
+    --------
+    >>> import enum
+    >>> @register_enum
+    ... class Color(enum.Enum):
+    ...     RED = 1
+    >>> enum_tag(Color)
+    'jangada_like.codecs.stdlib.Color'
+    """
+    if not (isinstance(cls, type) and issubclass(cls, enum.Enum)):
+        raise TypeError(f"register_enum expects an Enum class, got {cls!r}")
+    name = tag or f"{cls.__module__}.{cls.__qualname__}"
+    with _ENUM_LOCK:
+        _ENUMS[name] = cls
+        cls.__jangada_enum_tag__ = name  # type: ignore[attr-defined]
+    return cls
+
+
+def enum_tag(cls: type[enum.Enum]) -> str | None:
+    """The tag of a registered enum, or ``None``."""
+    tag = cls.__dict__.get("__jangada_enum_tag__")
+    return tag if tag is not None and _ENUMS.get(tag) is cls else None
+
+
+def _text(node: Any, ctx: Any, what: str) -> str:
+    if not isinstance(node, AttrNode) or not isinstance(node.value, str):
+        path = node.path if isinstance(node, AttrNode) else node.name
+        raise ctx.error(FileFormatError, f"expected {what} as a string attribute", path)
+    return node.value
+
+
+class DatetimeCodec(Codec):
+    tag = "datetime.datetime"
+    read_tags = ("datetime.date", "datetime.time")
+    types = (dt.datetime, dt.date, dt.time)
+    subclasses = False
+
+    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+        text = value.isoformat()
+        tz = getattr(value, "tzinfo", None)
+        if isinstance(tz, zoneinfo.ZoneInfo):
+            text += f"[{tz.key}]"
+        ctx.write_attr(parent, name, text, f"datetime.{type(value).__name__}")
+
+    def decode(self, node: Any, ctx: Any) -> Any:
+        text = _text(node, ctx, "an ISO 8601 date/time")
+        kind = ctx.node_tag(node).rsplit(".", 1)[-1]
+        zone = None
+        if text.endswith("]") and "[" in text:
+            text, zone = text[:-1].split("[", 1)
+        try:
+            value = getattr(dt, kind).fromisoformat(text)
+            if zone is not None:
+                value = value.astimezone(zoneinfo.ZoneInfo(zone))
+        except (ValueError, zoneinfo.ZoneInfoNotFoundError, AttributeError) as exc:
+            msg = f"cannot parse {kind} {text!r:.60}: {exc}"
+            raise ctx.error(FileFormatError, msg, node.path) from None
+        return value
+
+
+class TimedeltaCodec(Codec):
+    tag = "datetime.timedelta"
+    types = (dt.timedelta,)
+    subclasses = False
+
+    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+        raw = np.array([value.days, value.seconds, value.microseconds], dtype=np.int64)
+        ctx.write_attr(parent, name, raw, self.tag)
+
+    def decode(self, node: Any, ctx: Any) -> Any:
+        raw = node.value if isinstance(node, AttrNode) else None
+        if not isinstance(raw, np.ndarray) or raw.shape != (3,) or raw.dtype.kind not in "iu":
+            raise ctx.error(FileFormatError, "a timedelta must be 3 integers", node.path)
+        try:
+            return dt.timedelta(days=int(raw[0]), seconds=int(raw[1]), microseconds=int(raw[2]))
+        except OverflowError:
+            raise ctx.error(FileFormatError, "timedelta out of range", node.path) from None
+
+
+class EnumCodec(Codec):
+    tag = "enum"
+    types = (enum.Enum,)
+
+    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+        tag = enum_tag(type(value))
+        if tag is None:
+            msg = f"enum {type(value).__qualname__} is not registered: call "
+            msg += "jangada_like.register_enum on it (loading needs it too)"
+            raise ctx.error(UnsupportedTypeError, msg)
+        ctx.write_attr(parent, name, f"{tag}.{value.name}", self.tag)
+
+    def decode(self, node: Any, ctx: Any) -> Any:
+        text = _text(node, ctx, "an enum member")
+        tag, _, member = text.rpartition(".")
+        cls = _ENUMS.get(tag)
+        if cls is None:
+            msg = f"enum {tag!r} is not registered in this process (register_enum)"
+            raise ctx.error(FileFormatError, msg, node.path)
+        try:
+            return cls[member]
+        except KeyError:
+            raise ctx.error(FileFormatError, f"{tag} has no member {member!r}", node.path) from None
+
+
+CODECS = (DatetimeCodec(), TimedeltaCodec(), EnumCodec())

@@ -1,0 +1,218 @@
+"""``Persistable``: a Serializable with files (atomic save, load, lazy ``with`` sessions).
+
+Examples
+--------
+>>> import numpy as np, tempfile, os
+>>> class Experiment(Persistable):
+...     name = SerializableProperty(default="")
+...     temperature = SerializableProperty(default=293.15)
+...     data = SerializableProperty(default=None)
+>>> path = os.path.join(tempfile.mkdtemp(), "experiment.hdf5")
+>>> Experiment(name="Test1", temperature=373.15, data=np.array([1.2, 3.4])).save(path)
+>>> Experiment.load(path).name
+'Test1'
+>>> with Experiment(path, mode="r") as exp:
+...     exp.data.shape
+(2,)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ._fileio import load_file, save_file
+from ._session import MODES, Session
+from .properties import SerializableProperty  # noqa: F401  (used by the doctests)
+from .proxy import ProxyDataset
+from .serializable import Serializable
+
+__all__ = ["Persistable", "load"]
+
+P = TypeVar("P", bound="Persistable")
+_OPEN_OPTIONS = ("timeout", "swmr", "strict")
+
+
+def _with_extension(path: str | os.PathLike[str], extension: str) -> Path:
+    p = Path(path)
+    return p if p.suffix else p.with_name(p.name + extension)
+
+
+class Persistable(Serializable):
+    """A :class:`Serializable` that saves to and loads from HDF5 files.
+
+    ``Cls(path)`` loads a file; ``Cls(path, mode=...)`` (or :meth:`open`) prepares a ``with``
+    session in which arrays are lazy :class:`ProxyDataset` handles; anything else builds from
+    keyword arguments like :class:`Serializable`.
+
+    Examples
+    --------
+    >>> class Run(Persistable):
+    ...     n = SerializableProperty(default=0)
+    >>> Run.extension
+    '.hdf5'
+    """
+
+    extension: str = ".hdf5"
+    ProxyDataset = ProxyDataset
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if not args or not isinstance(args[0], (str, os.PathLike)):
+            super().__init__(*args, **kwargs)
+            return
+        path, rest = args[0], args[1:]
+        if len(rest) > 1:
+            msg = "Given args do not match any available signature: use Cls(path), "
+            msg += "Cls(path, mode) or Cls(path, mode=..., timeout=..., swmr=...)"
+            raise ValueError(msg)
+        if rest and "mode" in kwargs:
+            raise ValueError("mode given twice (positionally and as keyword)")
+        mode = rest[0] if rest else kwargs.pop("mode", None)
+        options = {k: kwargs.pop(k) for k in _OPEN_OPTIONS if k in kwargs}
+        if mode is None:
+            if kwargs or options:
+                raise ValueError(f"Unexpected keyword arguments: {kwargs.keys() | options.keys()}")
+            self._load_into(path)
+            return
+        self._prepare_session(path, mode, options, kwargs)
+
+    def _load_into(self, path: str | os.PathLike[str]) -> None:
+        load_file(self._existing(path), type(self), into=self)
+
+    def _prepare_session(
+        self, path: str | os.PathLike[str], mode: str, options: dict[str, Any], values: dict[str, Any]
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        unknown = [k for k in values if k not in type(self)._serializable_properties]
+        if unknown or (values and mode in ("r", "r+")):
+            msg = f"Unexpected keyword arguments: {values.keys()} (property values are accepted "
+            msg += "only with mode='w' or 'a', and only declared properties)"
+            raise ValueError(msg)
+        target = self._existing(path) if mode in ("r", "r+") else _with_extension(path, self.extension)
+        if mode == "a" and not target.exists() and Path(path).exists():
+            target = Path(path)
+        self.__dict__["_jl_session_"] = Session(target, mode, values=values, **options)
+
+    @classmethod
+    def _existing(cls, path: str | os.PathLike[str]) -> Path:
+        p = Path(path)
+        if not p.exists() and not p.suffix:
+            candidate = p.with_name(p.name + cls.extension)
+            if candidate.exists():
+                return candidate
+        return p
+
+    @classmethod
+    def open(cls: type[P], path: str | os.PathLike[str], mode: str = "r", **options: Any) -> P:
+        """Prepare a ``with`` session: ``with Run.open(path, "r+", timeout=30) as run: ...``.
+
+        Parameters
+        ----------
+        path
+            The file.
+        mode
+            ``'r'``, ``'r+'``, ``'w'`` or ``'a'``, as in h5py.
+        **options
+            ``timeout`` (seconds to wait for another writer, default 0), ``swmr`` (live
+            readers), ``strict`` (unknown classes raise), and, for ``'w'``/``'a'``, initial
+            property values.
+
+        Examples
+        --------
+        >>> import tempfile, os
+        >>> class Log(Persistable):
+        ...     n = SerializableProperty(default=0)
+        >>> path = os.path.join(tempfile.mkdtemp(), "log")
+        >>> with Log.open(path, "w", n=3) as log:
+        ...     log.n += 1
+        >>> Log.load(path).n
+        4
+        """
+        return cls(path, mode=mode, **options)
+
+    def __enter__(self: P) -> P:
+        session = self.__dict__.get("_jl_session_")
+        if session is None:
+            msg = f"{type(self).__qualname__} was not opened on a file: use "
+            msg += f"`with {type(self).__qualname__}(path, mode='r') as obj:`"
+            raise TypeError(msg)
+        session.enter(self)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        session = self.__dict__.get("_jl_session_")
+        if session is not None:
+            session.exit()
+
+    def save(
+        self,
+        path: str | os.PathLike[str],
+        overwrite: bool = True,
+        use_default_extension: bool = True,
+    ) -> Path:
+        """Write the object to ``path`` atomically; return the path written.
+
+        The extension is added only when ``path`` has none.  The file is written to a temporary
+        file beside it, flushed to disk and renamed over ``path``: a failed save leaves the
+        previous file byte-identical.  Properties with ``copiable=False`` are not saved.
+
+        Examples
+        --------
+        >>> import tempfile, os
+        >>> class Run(Persistable):
+        ...     n = SerializableProperty(default=0)
+        >>> Run(n=1).save(os.path.join(tempfile.mkdtemp(), "run")).name
+        'run.hdf5'
+        """
+        target = _with_extension(path, self.extension) if use_default_extension else Path(path)
+        if target.exists() and not overwrite:
+            raise FileExistsError(f"Path {target} already exists")
+        if target.is_dir():
+            raise IsADirectoryError(f"Path {target} is a directory")
+        save_file(self, target)
+        return target
+
+    @classmethod
+    def load(cls: type[P], path: str | os.PathLike[str], *, strict: bool = False,
+             timeout: float | None = 0) -> P:
+        """Read a whole file; the object must be a ``cls`` (or a subclass).
+
+        ``strict=True`` makes unknown classes inside the file raise instead of loading as
+        :class:`GenericRecord`; ``timeout`` is how long to wait for a writer to finish.
+
+        Examples
+        --------
+        See the module docstring.
+        """
+        expected = None if cls is Persistable else cls
+        return load_file(cls._existing(path), expected, strict=strict, timeout=timeout)  # type: ignore[no-any-return]
+
+    @classmethod
+    def save_serialized_data(cls, path: str | os.PathLike[str], data: Any) -> None:
+        """jangada's low-level writer: save the object tree ``data`` (a Serializable) to ``path``."""
+        if not isinstance(data, Serializable):
+            data = Serializable.deserialize(data)
+        save_file(data, Path(path))
+
+    @classmethod
+    def load_serialized_data(cls, path: str | os.PathLike[str]) -> Any:
+        """jangada's low-level reader: the file's object in :meth:`Serializable.serialize` form."""
+        return Serializable.serialize(load_file(cls._existing(path), None))
+
+
+def load(path: str | os.PathLike[str], *, strict: bool = False, timeout: float | None = 0) -> Any:
+    """Load whatever object a file holds (module-level form of ``Persistable.load``).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> class Note(Persistable):
+    ...     text = SerializableProperty(default="")
+    >>> path = Note(text="hi").save(os.path.join(tempfile.mkdtemp(), "note"))
+    >>> load(path).text
+    'hi'
+    """
+    return Persistable.load(path, strict=strict, timeout=timeout)
+

@@ -1,0 +1,314 @@
+"""``ProxyDataset``: a handle to (file, HDF5 path), not an array.
+
+Inside ``with Cls(path, mode=...) as obj`` every array property (at any depth) is a proxy: slicing
+reads only what is asked, assignment writes through, ``append`` grows the dataset.  After the block
+every access raises :class:`ProxyClosedError` naming the dataset, the file and how to reopen it.
+
+Examples
+--------
+>>> import numpy as np, tempfile, os
+>>> from jangada_like import Persistable, SerializableProperty
+>>> class Series(Persistable):
+...     data = SerializableProperty(default=None)
+>>> path = os.path.join(tempfile.mkdtemp(), "s.hdf5")
+>>> Series(data=np.arange(3.0)).save(path)
+>>> with Series(path, mode="r+") as s:
+...     s.data.append([3.0, 4.0])
+...     s.data[1:3]
+(5,)
+array([1., 2.])
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import h5py
+import numpy as np
+
+from .errors import CastingError, ProxyClosedError, ReadOnlyError, ShapeMismatchError
+
+__all__ = ["ProxyDataset"]
+
+
+class ProxyDataset:
+    """Lazy, resizable view of one dataset of an open file.
+
+    Obtained from the properties of an object opened with ``with Cls(path, mode=...)``; also
+    available as ``Persistable.ProxyDataset``.
+    """
+
+    __jangada_lazy__ = True
+
+    def __init__(self, source: Any, dset: h5py.Dataset, codec: Any) -> None:
+        self._source = source
+        self._dset = dset
+        self._path = dset.name
+        self._file = os.fspath(source.path)
+        self._codec = codec
+
+    # -- where the data lives ----------------------------------------------------------------
+
+    @property
+    def path(self) -> str:
+        """The HDF5 path of the dataset."""
+        return self._path
+
+    @property
+    def filename(self) -> str:
+        """The file holding the dataset."""
+        return self._file
+
+    @property
+    def dataset(self) -> h5py.Dataset:
+        """The open ``h5py.Dataset`` (raises once the file is closed)."""
+        if not self._source.is_open:
+            msg = f"ProxyDataset '{self._path}' of '{self._file}' is closed: reopen the file "
+            msg += f"with `with {self._source.class_name}('{self._file}', mode='r') as obj:`"
+            raise ProxyClosedError(msg, file=self._file, path=self._path)
+        return self._source.dataset(self)
+
+    # -- array protocol ------------------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The current shape (re-read on every access: shows rows appended since)."""
+        return tuple(self.dataset.shape)
+
+    @property
+    def dtype(self) -> Any:
+        """The dtype values come back as (e.g. ``datetime64[ns]`` for a DatetimeIndex)."""
+        return self._codec.logical_dtype(self.dataset)
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions."""
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        """Number of elements."""
+        return int(np.prod(self.shape))
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the data takes in memory once read."""
+        return self.size * self.dataset.dtype.itemsize
+
+    @property
+    def chunks(self) -> tuple[int, ...] | None:
+        """The HDF5 chunk shape."""
+        return self.dataset.chunks
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        """User-visible attributes (the library's own ``__*__`` ones left out), as a copy."""
+        return {k: v for k, v in self.dataset.attrs.items() if not k.startswith("__")}
+
+    def __len__(self) -> int:
+        shape = self.shape
+        if not shape:
+            raise TypeError(f"len() of a 0-d dataset '{self._path}' of '{self._file}'")
+        return shape[0]
+
+    def __repr__(self) -> str:
+        try:
+            return f"<ProxyDataset '{self._path}' of '{self._file}' shape={self.shape} dtype={self.dtype}>"
+        except ProxyClosedError:
+            return f"<ProxyDataset '{self._path}' of '{self._file}' (closed)>"
+
+    def __getitem__(self, key: Any) -> Any:
+        dset = self.dataset
+        order, key = _normalise_read_key(key, dset.shape)
+        out = self._codec.read_slice(dset, key)
+        return out if order is None else out[order]
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if copy is False:
+            raise ValueError("a ProxyDataset cannot be viewed without copying: its data is on disk")
+        out = np.asarray(self[()])
+        return out if dtype is None else out.astype(dtype)
+
+    def __iter__(self) -> Iterator[Any]:
+        for block in self.iter_chunks():
+            yield from block
+
+    def iter_chunks(self) -> Iterator[Any]:
+        """Yield consecutive blocks along axis 0, one HDF5 chunk of rows at a time."""
+        dset = self.dataset
+        if dset.ndim == 0:
+            raise TypeError(f"iteration over a 0-d dataset '{self._path}' of '{self._file}'")
+        step = (dset.chunks or (max(1, 2**20 // max(dset.dtype.itemsize, 1)),))[0]
+        for start in range(0, dset.shape[0], step):
+            yield self[start : start + step]
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        # a copy of an object holds data, never a handle to another file session
+        return copy.deepcopy(self[()], memo)
+
+    def __reduce__(self) -> Any:
+        from ._session import reopen_proxy
+
+        return (reopen_proxy, (self._file, self._path, self._codec.tag))
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def _writable(self) -> h5py.Dataset:
+        dset = self.dataset
+        if not self._source.writable:
+            msg = f"dataset is read-only (opened with mode='{self._source.mode}'); open the "
+            msg += "file with mode='r+' or 'a' to change it"
+            raise ReadOnlyError(msg, file=self._file, path=self._path)
+        return dset
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        dset = self._writable()
+        arr = self._convert(value, dset, cast=False)
+        key = _normalise_write_key(key, dset, arr)
+        try:
+            dset[key] = arr
+        except (TypeError, ValueError) as exc:
+            msg = f"cannot write data of shape {arr.shape} to {key!r} of a dataset of shape {dset.shape}: {exc}"
+            raise ShapeMismatchError(msg, file=self._file, path=self._path) from None
+        self._source.touched(self)
+
+    def append(self, values: Any, axis: int = 0, *, cast: bool = False) -> tuple[int, ...]:
+        """Append ``values`` along ``axis``; return the new shape.
+
+        ``values`` may be an array whose other dimensions match, a single row (one dimension
+        less), a scalar for a 1-D dataset, or a list.  Values that would change on conversion to
+        the dataset's dtype (1.7 into int) raise :class:`CastingError` unless ``cast=True``.
+
+        Examples
+        --------
+        See the module docstring.
+        """
+        dset = self._writable()
+        if dset.ndim == 0:
+            msg = "a 0-d dataset cannot grow: store np.atleast_1d(value) (or a 1-D array) "
+            msg += "in the property to be able to append"
+            raise ShapeMismatchError(msg, file=self._file, path=self._path)
+        axis = axis + dset.ndim if axis < 0 else axis
+        if not 0 <= axis < dset.ndim or dset.maxshape[axis] is not None:
+            growable = [i for i, m in enumerate(dset.maxshape) if m is None]
+            msg = f"dataset can grow only along axes {growable}, not axis {axis}"
+            raise ShapeMismatchError(msg, file=self._file, path=self._path)
+        arr = self._convert(values, dset, cast=cast)
+        if arr.ndim == dset.ndim - 1:
+            arr = np.expand_dims(arr, axis)
+        expected = tuple(n for i, n in enumerate(dset.shape) if i != axis)
+        got = tuple(n for i, n in enumerate(arr.shape) if i != axis)
+        if arr.ndim != dset.ndim or got != expected:
+            msg = f"cannot append data of shape {arr.shape} to a dataset of shape {dset.shape} "
+            msg += f"along axis {axis}: the other dimensions must be {expected}"
+            raise ShapeMismatchError(msg, file=self._file, path=self._path)
+        old = dset.shape[axis]
+        dset.resize(old + arr.shape[axis], axis=axis)
+        index = tuple(slice(old, None) if i == axis else slice(None) for i in range(dset.ndim))
+        dset[index] = arr
+        self._source.touched(self)
+        return tuple(dset.shape)
+
+    def _convert(self, value: Any, dset: h5py.Dataset, *, cast: bool) -> np.ndarray:
+        try:
+            arr = np.asarray(self._codec.convert_for_write(value, dset))
+        except (TypeError, ValueError) as exc:
+            msg = f"cannot convert {type(value).__name__} for this dataset: {exc}"
+            raise CastingError(msg, file=self._file, path=self._path) from None
+        target = dset.dtype
+        if cast or arr.dtype == target or np.can_cast(arr.dtype, target, "safe"):
+            return arr
+        if h5py.check_string_dtype(target) is not None:
+            if arr.dtype.kind in "OUS":
+                return arr
+        try:
+            converted = arr.astype(target)
+            exact = np.array_equal(converted.astype(arr.dtype), arr, equal_nan=arr.dtype.kind in "fc")
+        except (TypeError, ValueError, OverflowError):
+            exact = False
+        if not exact:
+            msg = f"writing {arr.dtype} values into a {target} dataset would change them; "
+            msg += "pass cast=True to append (or convert first) to accept that"
+            raise CastingError(msg, file=self._file, path=self._path)
+        return converted
+
+    def refresh(self) -> tuple[int, ...]:
+        """Re-read the dataset's metadata (for ``swmr=True`` readers); return the new shape."""
+        dset = self.dataset
+        if self._source.swmr:
+            dset.refresh()
+        return tuple(dset.shape)
+
+    def to_dask(self, chunks: Any = None) -> Any:
+        """A ``dask.array`` over this dataset (needs the ``dask`` extra).
+
+        Examples
+        --------
+        ``da = proxy.to_dask(); da.mean().compute()``
+        """
+        import dask.array as da
+
+        self._source.flush()
+        return da.from_array(self, chunks=chunks or self.chunks or "auto", asarray=True, lock=True)
+
+
+def _normalise_read_key(key: Any, shape: tuple[int, ...]) -> tuple[Any, Any]:
+    """Make h5py accept what numpy does on axis 0: negatives, unsorted lists, negative steps.
+
+    Returns ``(order, key)``: ``order`` re-arranges the rows h5py returned, or is ``None``.
+    """
+    if not shape:
+        return None, key
+    first, rest = (key[0], key[1:]) if isinstance(key, tuple) and key else (key, None)
+    n = shape[0]
+    order = None
+    if isinstance(first, (int, np.integer)) and not isinstance(first, (bool, np.bool_)):
+        first = int(first) + (n if int(first) < 0 else 0)
+        if not 0 <= first < n:
+            raise IndexError(f"index {key!r} is out of bounds for axis 0 with size {n}")
+    elif isinstance(first, slice) and first.step is not None and first.step < 0:
+        first = np.arange(n)[first]
+    if isinstance(first, (list, np.ndarray)) and np.asarray(first).dtype.kind in "iu":
+        idx = np.asarray(first, dtype=np.int64)
+        idx = np.where(idx < 0, idx + n, idx)
+        if idx.size and (idx.min() < 0 or idx.max() >= n):
+            raise IndexError(f"index out of bounds for axis 0 with size {n}")
+        if idx.size == 0:
+            first = slice(0, 0)
+        elif idx.size > 1 and not (np.diff(idx) > 0).all():
+            unique, order = np.unique(idx, return_inverse=True)
+            first = unique
+        else:
+            first = idx
+    return order, (first if rest is None else (first, *rest))
+
+
+def _normalise_write_key(key: Any, dset: h5py.Dataset, arr: np.ndarray) -> Any:
+    """Grow axis 0 to exactly the length a write needs (never off by one, never shrinking)."""
+    if dset.ndim == 0:
+        return key
+    first, rest = (key[0], key[1:]) if isinstance(key, tuple) and key else (key, ())
+    n = dset.shape[0]
+    need = n
+    if isinstance(first, (int, np.integer)) and not isinstance(first, (bool, np.bool_)):
+        first = int(first) + (n if int(first) < 0 else 0)
+        if first < 0:
+            raise IndexError(f"index {key!r} is out of bounds for axis 0 with size {n}")
+        need = first + 1
+    elif isinstance(first, slice) and first.step in (None, 1):
+        start = first.start or 0
+        start = start + n if start < 0 else start
+        if first.stop is None:
+            kept = dset.ndim - sum(isinstance(r, (int, np.integer)) for r in rest)
+            rows = arr.shape[0] if arr.ndim == kept else None
+            stop = max(n, start + rows) if rows is not None else n
+        else:
+            stop = first.stop + n if first.stop < 0 else first.stop
+        need = stop
+        first = slice(start, stop)
+    if need > n:
+        dset.resize(need, axis=0)
+    return (first, *rest) if rest else first

@@ -1,0 +1,163 @@
+"""The one place that knows every codec: lookup by Python type for writing, by tag for reading.
+
+Writing looks up exact type, then the MRO, then predicates; results are cached and the cache is
+cleared on every registration.  Reading looks up the tag stored in the file.  Two codecs claiming
+one type or one tag is an error at registration, naming both.
+
+Examples
+--------
+>>> default_registry.lookup_type(int).tag
+'int'
+>>> default_registry.lookup_tag("pandas.Timestamp").tag
+'pandas.Timestamp'
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, TypeVar
+
+from .codecs.base import Codec
+from .errors import FileFormatError, UnsupportedTypeError
+
+__all__ = ["CodecRegistry", "default_registry", "register_codec"]
+
+C = TypeVar("C", bound=Codec)
+
+
+class CodecRegistry:
+    """A set of codecs with type and tag lookup; thread-safe.
+
+    Examples
+    --------
+    >>> reg = default_registry.copy()
+    >>> reg.find_type(complex).tag
+    'complex'
+    """
+
+    def __init__(self) -> None:
+        self._by_type: dict[type, Codec] = {}
+        self._by_tag: dict[str, Codec] = {}
+        self._predicates: list[Codec] = []
+        self._cache: dict[type, Codec | None] = {}
+        self._lock = threading.RLock()
+
+    def register(self, codec: Codec, *, replace: bool = False) -> Codec:
+        """Add a codec; ``replace=True`` lets it take over types and tags already claimed."""
+        if not isinstance(codec, Codec) or not codec.tag:
+            raise TypeError(f"expected a Codec instance with a tag, got {codec!r}")
+        with self._lock:
+            if not replace:
+                self._check_free(codec)
+            for tag in (codec.tag, *codec.read_tags):
+                old = self._by_tag.get(tag)
+                if old is not None and old is not codec:
+                    self._forget(old)
+                self._by_tag[tag] = codec
+            for tp in codec.types:
+                self._by_type[tp] = codec
+            if type(codec).matches is not Codec.matches:
+                self._predicates.append(codec)
+            self._cache.clear()
+        return codec
+
+    def _check_free(self, codec: Codec) -> None:
+        for tag in (codec.tag, *codec.read_tags):
+            if tag in self._by_tag:
+                msg = f"tag {tag!r} of {codec!r} is already claimed by {self._by_tag[tag]!r}"
+                raise ValueError(msg)
+        for tp in codec.types:
+            if tp in self._by_type:
+                msg = f"type {tp!r} of {codec!r} is already claimed by {self._by_type[tp]!r}"
+                raise ValueError(msg)
+
+    def unregister(self, codec_or_tag: Codec | str) -> None:
+        """Remove a codec (given itself or its tag); no error if it is absent."""
+        with self._lock:
+            codec = self._by_tag.get(codec_or_tag) if isinstance(codec_or_tag, str) else codec_or_tag
+            if codec is not None:
+                self._forget(codec)
+            self._cache.clear()
+
+    def _forget(self, codec: Codec) -> None:
+        for table in (self._by_tag, self._by_type):
+            for key in [k for k, v in table.items() if v is codec]:
+                del table[key]
+        self._predicates = [p for p in self._predicates if p is not codec]
+
+    def find_type(self, tp: type) -> Codec | None:
+        """The codec for writing values of type ``tp``, or ``None``."""
+        try:
+            return self._cache[tp]
+        except KeyError:
+            pass
+        with self._lock:
+            found = self._by_type.get(tp)
+            if found is None:
+                found = next(
+                    (self._by_type[b] for b in tp.__mro__[1:]
+                     if b in self._by_type and self._by_type[b].subclasses),
+                    None,
+                )
+            if found is None:
+                found = next((p for p in self._predicates if p.matches(tp)), None)
+            self._cache[tp] = found
+            return found
+
+    def lookup_type(self, tp: type, **context: Any) -> Codec:
+        """Like :meth:`find_type` but raise an error that lists what is registered."""
+        codec = self.find_type(tp)
+        if codec is None:
+            names = sorted({getattr(t, "__qualname__", str(t)) for t in self._by_type})
+            msg = "No serialisation method is implemented for object of type "
+            msg += f"{tp.__module__}.{tp.__qualname__}: register a codec for it, or make it "
+            msg += f"Serializable (registered types: {', '.join(names)})"
+            raise UnsupportedTypeError(msg, **context)
+        return codec
+
+    def has_codec(self, tp: type) -> bool:
+        """Whether values of type ``tp`` can be written."""
+        return self.find_type(tp) is not None
+
+    def lookup_tag(self, tag: str, **context: Any) -> Codec:
+        """The codec that reads nodes carrying ``tag``."""
+        codec = self._by_tag.get(tag)
+        if codec is None:
+            msg = f"unknown type tag {tag!r} in file: no codec reads it (is a plugin or "
+            msg += "a register_dataset_type call missing?)"
+            raise FileFormatError(msg, **context)
+        return codec
+
+    def tags(self) -> list[str]:
+        """Every tag this registry reads."""
+        return sorted(self._by_tag)
+
+    def copy(self) -> CodecRegistry:
+        """An independent registry with the same codecs (for isolated setups and tests)."""
+        new = CodecRegistry()
+        with self._lock:
+            new._by_type = dict(self._by_type)
+            new._by_tag = dict(self._by_tag)
+            new._predicates = list(self._predicates)
+        return new
+
+
+default_registry = CodecRegistry()
+
+
+def register_codec(codec: C, *, replace: bool = False) -> C:
+    """Register a full custom codec in the default registry; returns it (usable as decorator
+    on an instance).
+
+    Examples
+    --------
+    >>> from jangada_like.codecs.base import Codec
+    >>> class Nothing(Codec):
+    ...     tag = "example.nothing"
+    >>> c = register_codec(Nothing())
+    >>> default_registry.lookup_tag("example.nothing") is c
+    True
+    >>> default_registry.unregister(c)
+    """
+    default_registry.register(codec, replace=replace)
+    return codec

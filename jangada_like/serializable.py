@@ -1,0 +1,464 @@
+"""``Serializable``: collects properties at class creation and keeps the class-tag registry.
+
+Examples
+--------
+>>> class Point(Serializable):
+...     x = SerializableProperty(default=0.0)
+...     y = SerializableProperty(default=0.0)
+>>> p = Point(x=1.0)
+>>> p
+Point(x=1.0, y=0.0)
+>>> p == Point(x=1.0, y=0.0)
+True
+>>> list(Point.serializable_properties)
+['x', 'y']
+"""
+
+from __future__ import annotations
+
+import copy as _copy
+import reprlib
+import threading
+from abc import ABCMeta
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import numpy as np
+
+from ._compare import values_equal
+from .errors import UnsupportedTypeError
+from .properties import SerializableProperty
+
+__all__ = ["Serializable", "SerializableMetatype", "check_types", "get_full_qualified_name"]
+
+S = TypeVar("S", bound="Serializable")
+
+_REGISTRY_LOCK = threading.RLock()
+_BY_NAME: dict[str, type] = {}  # qualified name -> class (jangada's ``_subclasses``)
+_BY_TAG: dict[str, type] = {}  # stable tag written to files -> class
+_RESERVED = {"_serializable_properties", "_subclasses", "_primitive_types", "_dataset_types"}
+
+
+def get_full_qualified_name(cls: type) -> str:
+    """Return ``module.qualname`` of a class, or just the qualname for builtins.
+
+    Examples
+    --------
+    >>> get_full_qualified_name(int)
+    'int'
+    >>> import pathlib
+    >>> get_full_qualified_name(pathlib.PurePosixPath)
+    'pathlib.PurePosixPath'
+    """
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def check_types(
+    obj: Any, types: type | Iterable[type], can_be_none: bool = False, raise_error: bool = True
+) -> bool:
+    """Check ``isinstance(obj, types)``; raise ``TypeError`` or return ``False`` otherwise.
+
+    Examples
+    --------
+    >>> check_types(3, (int, float))
+    True
+    >>> check_types("3", int, raise_error=False)
+    False
+    """
+    if obj is None and can_be_none:
+        return True
+    options = (types,) if isinstance(types, type) else tuple(types)
+    if isinstance(obj, options):
+        return True
+    if raise_error:
+        names = ", ".join(get_full_qualified_name(t) for t in options)
+        msg = f"Expected instance of one of the following classes: {names}. "
+        msg += f"Given {get_full_qualified_name(type(obj))} instead"
+        raise TypeError(msg)
+    return False
+
+
+class SerializableMetatype(ABCMeta):
+    """Metaclass: collects properties in declaration order and registers every class by tag.
+
+    A class may pass ``tag="stable-name"`` so that it can move between modules without breaking
+    files, and ``version=N`` for migrations.
+
+    Examples
+    --------
+    >>> class Run(Serializable, tag="examples.run"):
+    ...     n = SerializableProperty(default=0)
+    >>> Serializable.class_for_tag("examples.run") is Run
+    True
+    """
+
+    _serializable_properties: dict[str, SerializableProperty[Any]]
+
+    def __new__(
+        mcls,
+        name: str,
+        bases: tuple[type, ...],
+        namespace: dict[str, Any],
+        tag: str | None = None,
+        version: int | None = None,
+        **kwargs: Any,
+    ) -> SerializableMetatype:
+        clashes = _RESERVED & set(namespace)
+        if clashes and any(isinstance(b, SerializableMetatype) for b in bases):
+            msg = f"class {name} may not define {sorted(clashes)}: the names are reserved"
+            raise TypeError(msg)
+        cls = super().__new__(mcls, name, bases, namespace, **kwargs)
+        if version is not None:
+            if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+                raise TypeError(f"class {name}: version must be an int >= 1, got {version!r}")
+            cls.__jangada_version__ = version  # type: ignore[attr-defined]
+        props: dict[str, SerializableProperty[Any]] = {}
+        for base in reversed(cls.__mro__[:-1]):
+            for key, value in vars(base).items():
+                if isinstance(value, SerializableProperty):
+                    props.pop(key, None)
+                    props[key] = value
+        for key in props:
+            _check_property_name(name, key)
+        type.__setattr__(cls, "_serializable_properties", props)
+        if any(isinstance(b, SerializableMetatype) for b in bases):
+            _register_class(cls, tag)
+        return cls
+
+    def __setattr__(cls, key: str, value: Any) -> None:
+        super().__setattr__(key, value)
+        if isinstance(value, SerializableProperty):
+            _check_property_name(cls.__name__, key)
+            value.__set_name__(cls, key)
+            cls._serializable_properties[key] = value
+
+    # jangada's introspection, available on every class ----------------------------------------
+
+    def __getitem__(cls, name: str) -> type:
+        if cls is not _root():
+            raise KeyError(f"Class {cls.__qualname__} is not subscriptable")
+        with _REGISTRY_LOCK:
+            if name in _BY_TAG:
+                return _BY_TAG[name]
+            return _BY_NAME[name]
+
+    def __contains__(cls, item: object) -> bool:
+        if cls is not _root():
+            raise NotImplementedError(f"Class {cls.__qualname__} does not support 'in'")
+        if isinstance(item, str):
+            return item in _BY_NAME or item in _BY_TAG
+        if isinstance(item, type):
+            return _BY_NAME.get(get_full_qualified_name(item)) is item
+        raise TypeError("Expected the class full qualified name or the class itself")
+
+    @property
+    def serializable_types(cls) -> list[type]:
+        """Every registered Serializable class."""
+        return list(_BY_NAME.values())
+
+    @property
+    def primitive_types(cls) -> list[type]:
+        """Types registered with ``register_primitive_type`` (and the built-in scalar types)."""
+        from .codecs.custom import primitive_types
+
+        return primitive_types()
+
+    @property
+    def dataset_types(cls) -> list[type]:
+        """Types registered with ``register_dataset_type`` (and the built-in array types)."""
+        from .codecs.custom import dataset_types
+
+        return dataset_types()
+
+    @property
+    def serializable_properties(cls) -> dict[str, SerializableProperty[Any]]:
+        """A copy of the ``name -> property`` mapping, in declaration order."""
+        return dict(cls._serializable_properties)
+
+    @property
+    def copiable_properties(cls) -> dict[str, SerializableProperty[Any]]:
+        """The properties with ``copiable=True`` (those copied, compared and saved)."""
+        return {k: p for k, p in cls._serializable_properties.items() if p.copiable}
+
+    @property
+    def _subclasses(cls) -> dict[str, type]:
+        return _BY_NAME
+
+
+def _check_property_name(clsname: str, key: str) -> None:
+    if key.startswith("__") or key in _RESERVED:
+        msg = f"class {clsname}: property name {key!r} is reserved (no leading '__', none of "
+        msg += f"{sorted(_RESERVED)})"
+        raise TypeError(msg)
+
+
+def _register_class(cls: type, tag: str | None) -> None:
+    qualname = get_full_qualified_name(cls)
+    with _REGISTRY_LOCK:
+        if tag is not None:
+            if not isinstance(tag, str) or not tag:
+                raise TypeError(f"class {qualname}: tag must be a non-empty str, got {tag!r}")
+            other = _BY_TAG.get(tag)
+            if other is not None and get_full_qualified_name(other) != qualname:
+                msg = f"class tag {tag!r} of {qualname} is already used by "
+                msg += get_full_qualified_name(other)
+                raise TypeError(msg)
+        cls.__jangada_tag__ = tag or qualname  # type: ignore[attr-defined]
+        _BY_NAME[qualname] = cls  # a redefinition (notebook, test) replaces the old class
+        _BY_TAG[cls.__jangada_tag__] = cls  # type: ignore[attr-defined]
+
+
+def _root() -> type:
+    return Serializable
+
+
+class Serializable(metaclass=SerializableMetatype):
+    """Base class of objects made of :class:`SerializableProperty` fields.
+
+    ``Cls(**values)`` builds from keyword arguments, ``Cls(other)`` copies another instance.
+
+    Examples
+    --------
+    >>> class Sample(Serializable):
+    ...     label = SerializableProperty(default="")
+    ...     values = SerializableProperty(default=None)
+    >>> a = Sample(label="a", values=np.arange(3))
+    >>> b = a.copy()
+    >>> b == a, b.values is a.values
+    (True, False)
+    """
+
+    __jangada_tag__: str = "jangada_like.Serializable"
+    __jangada_version__: int = 1
+    __hash__ = None  # type: ignore[assignment]  # mutable with value equality
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if not args:
+            self._initialize_from_data(kwargs)
+        elif len(args) == 1 and not kwargs and isinstance(args[0], Serializable):
+            self._copy_from(args[0])
+        else:
+            msg = f"Given args do not match any available signature of {type(self).__qualname__}: "
+            msg += "use Cls(**properties) or Cls(instance)"
+            raise ValueError(msg)
+
+    def _initialize_from_data(self, data: dict[str, Any]) -> None:
+        if not isinstance(data, dict):
+            raise TypeError(f"Expected a dict of property values, got {type(data).__qualname__}")
+        data = dict(data)
+        stored_class = data.pop("__class__", None)
+        if stored_class is not None and _BY_TAG.get(stored_class) is not type(self):
+            if _BY_NAME.get(stored_class) is not type(self):
+                msg = f"data of class {stored_class!r} cannot initialise {type(self).__qualname__}"
+                raise ValueError(msg)
+        values = {k: Serializable.deserialize(v) for k, v in data.items()}
+        self._init_values(values)
+
+    def _init_values(self, values: dict[str, Any]) -> None:
+        """Set every property, from ``values`` where given, else to its default."""
+        props = type(self)._serializable_properties
+        extra = [k for k in values if k not in props]
+        if extra:
+            raise ValueError(f"There is no signature with the keys dict_keys({extra!r})")
+        for key, prop in props.items():
+            prop._assign(self, values.get(key), explicit=key in values)
+
+    def _copy_from(self, other: Serializable) -> None:
+        props = type(self)._serializable_properties
+        if not isinstance(other, type(self)) and not isinstance(self, type(other)):
+            msg = f"cannot copy a {type(other).__qualname__} into a {type(self).__qualname__}"
+            raise TypeError(msg)
+        memo: dict[int, Any] = {}
+        values = {}
+        for key, prop in type(other)._serializable_properties.items():
+            if prop.copiable and key in props:
+                values[key] = _copy.deepcopy(getattr(other, key), memo)
+        self._init_values(values)
+
+    def copy(self: S) -> S:
+        """Return a deep copy of the copiable properties (arrays are copied, not shared).
+
+        Examples
+        --------
+        >>> class Box(Serializable):
+        ...     x = SerializableProperty(default=0)
+        >>> Box(x=2).copy().x
+        2
+        """
+        return type(self)(self)
+
+    def __copy__(self: S) -> S:
+        return self.copy()
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._equals(other, set())
+
+    def _equals(self, other: Any, seen: set[tuple[int, int]]) -> bool:
+        if type(other) is not type(self):
+            return False
+        for key in type(self).copiable_properties:
+            if not values_equal(getattr(self, key), getattr(other, key), seen):
+                return False
+        return True
+
+    @reprlib.recursive_repr()
+    def __repr__(self) -> str:
+        short = reprlib.Repr()
+        short.maxstring, short.maxother, short.maxlist, short.maxdict = 60, 60, 6, 6
+        parts = []
+        for key in type(self)._serializable_properties:
+            value = getattr(self, key)
+            text = repr(value) if isinstance(value, Serializable) else short.repr(value)
+            parts.append(f"{key}={' '.join(text.split())}")
+        return f"{type(self).__qualname__}({', '.join(parts)})"
+
+    # jangada's in-memory serialized form ------------------------------------------------------
+
+    @staticmethod
+    def serialize(obj: Any, is_copy: bool = False) -> Any:
+        """Turn an object tree into plain containers, keeping container types.
+
+        Objects become ``{'__class__': tag, prop: value, ...}`` (copiable properties only when
+        ``is_copy``); values with a codec are returned as they are.
+
+        Examples
+        --------
+        >>> class Box(Serializable):
+        ...     x = SerializableProperty(default=(1, 2))
+        >>> Serializable.serialize(Box())["x"]
+        (1, 2)
+        """
+        from .registry import default_registry
+
+        return _serialize(obj, is_copy, default_registry.has_codec, {})
+
+    @staticmethod
+    def deserialize(data: Any) -> Any:
+        """Rebuild objects from :meth:`serialize` output; the input is never modified.
+
+        Examples
+        --------
+        >>> class Box(Serializable):
+        ...     x = SerializableProperty(default=0)
+        >>> Serializable.deserialize(Serializable.serialize(Box(x=4))).x
+        4
+        """
+        return _deserialize(data)
+
+    # registration, as jangada has it ------------------------------------------------------------
+
+    @classmethod
+    def register_primitive_type(cls, t: type) -> None:
+        """Store instances of ``t`` as HDF5 attributes (h5py must accept them as they are).
+
+        Examples
+        --------
+        >>> import decimal
+        >>> Serializable.register_primitive_type(list)
+        Traceback (most recent call last):
+        ...
+        TypeError: Cannot register <class 'list'> as primitive type: it is a container or Serializable
+        """
+        from .codecs.custom import register_primitive_type
+
+        register_primitive_type(t)
+
+    @classmethod
+    def remove_primitive_type(cls, t: type) -> None:
+        """Forget a type registered with :meth:`register_primitive_type` (no error if absent)."""
+        from .codecs.custom import remove_custom_type
+
+        remove_custom_type(t, dataset=False)
+
+    @classmethod
+    def is_primitive_type(cls, t: type) -> bool:
+        """Whether ``t`` itself (not a subclass) is a registered primitive type."""
+        return t in type(cls).primitive_types.fget(cls)  # type: ignore[attr-defined]
+
+    @classmethod
+    def register_dataset_type(
+        cls,
+        t: type,
+        disassemble: Callable[[Any], tuple[np.ndarray, dict[str, Any]]],
+        assemble: Callable[[np.ndarray, dict[str, Any]], Any],
+    ) -> None:
+        """Store instances of ``t`` as a dataset: ``disassemble(v) -> (array, attrs)`` and back.
+
+        Examples
+        --------
+        >>> class Vec:
+        ...     def __init__(self, xs): self.xs = list(xs)
+        >>> Serializable.register_dataset_type(
+        ...     Vec, lambda v: (np.asarray(v.xs), {}), lambda a, attrs: Vec(a))
+        >>> Serializable.is_dataset_type(Vec)
+        True
+        >>> Serializable.remove_dataset_type(Vec)
+        """
+        from .codecs.custom import register_dataset_type
+
+        register_dataset_type(t, disassemble, assemble)
+
+    @classmethod
+    def remove_dataset_type(cls, t: type) -> None:
+        """Forget a type registered with :meth:`register_dataset_type` (no error if absent)."""
+        from .codecs.custom import remove_custom_type
+
+        remove_custom_type(t, dataset=True)
+
+    @classmethod
+    def is_dataset_type(cls, t: type) -> bool:
+        """Whether ``t`` is stored as a dataset."""
+        return t in type(cls).dataset_types.fget(cls)  # type: ignore[attr-defined]
+
+    @classmethod
+    def class_for_tag(cls, tag: str) -> type | None:
+        """Return the class registered under a file tag or qualified name, or ``None``."""
+        with _REGISTRY_LOCK:
+            return _BY_TAG.get(tag) or _BY_NAME.get(tag)
+
+
+def _serialize(obj: Any, is_copy: bool, known: Callable[[type], bool], memo: dict[int, Any]) -> Any:
+    if obj is None:
+        return None
+    if isinstance(obj, Serializable):
+        if id(obj) in memo:
+            return memo[id(obj)]
+        out: dict[str, Any] = {"__class__": type(obj).__jangada_tag__}
+        memo[id(obj)] = out
+        props = type(obj).copiable_properties if is_copy else type(obj).serializable_properties
+        for key in props:
+            out[key] = _serialize(getattr(obj, key), is_copy, known, memo)
+        return out
+    if type(obj) in (list, tuple, set, frozenset):
+        return type(obj)(_serialize(v, is_copy, known, memo) for v in obj)
+    if type(obj) is dict:
+        return {k: _serialize(v, is_copy, known, memo) for k, v in obj.items()}
+    if known(type(obj)):
+        return obj
+    raise UnsupportedTypeError(
+        f"No serialisation process is implemented for object of type {type(obj).__qualname__}."
+    )
+
+
+def _deserialize(data: Any) -> Any:
+    if type(data) in (list, tuple, set, frozenset):
+        return type(data)(_deserialize(v) for v in data)
+    if type(data) is dict:
+        if "__class__" not in data:
+            return {k: _deserialize(v) for k, v in data.items()}
+        rest = dict(data)
+        name = rest.pop("__class__")
+        cls = Serializable.class_for_tag(name)
+        if cls is None:
+            from .generic import make_record
+
+            return make_record(name, {k: _deserialize(v) for k, v in rest.items()})
+        obj = cls.__new__(cls)
+        obj._initialize_from_data(rest)
+        return obj
+    return data
+
