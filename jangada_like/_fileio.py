@@ -149,18 +149,25 @@ def save_file(obj: Any, path: Path) -> None:
 
 def validate(obj: Any, name: str) -> None:
     """Check that every value in the tree has a codec before any file is touched."""
-    stack: list[tuple[Any, str]] = [(obj, "/root")]
+    from .serializable import Serializable
+
+    stack: list[tuple[Any, str, str | None]] = [(obj, "/root", None)]
     seen: set[int] = set()
     while stack:
-        value, where = stack.pop()
+        value, where, prop = stack.pop()
         if id(value) in seen:
             continue
         seen.add(id(value))
         codec = default_registry.find_type(type(value))
         if codec is None:
-            default_registry.lookup_type(type(value), file=name, path=where)
-        children = list(codec.children(value)) if codec is not None else []
-        stack.extend((child, where) for child in children)
+            default_registry.lookup_type(type(value), file=name, path=where, prop=prop)
+            continue
+        if isinstance(value, Serializable):
+            cls = type(value)
+            for key in cls.copiable_properties:
+                stack.append((getattr(value, key), f"{where}/{key}", f"{cls.__qualname__}.{key}"))
+        else:
+            stack.extend((child, f"{where}/...", prop) for child in codec.children(value))
 
 
 def remove_stale_temporaries(path: Path) -> None:

@@ -123,12 +123,8 @@ def create_dataset(
         chunks = growth_chunks(data.shape, data.dtype.itemsize)
     elif isinstance(chunks, int):
         chunks = (chunks, *[max(n, 1) for n in data.shape[1:]])
-    if data.dtype.kind in "fc" and "fillvalue" not in options:
+    if data.dtype.kind == "f" and "fillvalue" not in options:
         options["fillvalue"] = np.nan
-    return parent.create_dataset(
-        name,
-        data=data,
-        chunks=tuple(chunks),
-        maxshape=(None, *data.shape[1:]),
-        **options,
-    )
+    # a zero-length trailing axis cannot hold a chunk of one: let every axis grow then
+    maxshape = (None,) * data.ndim if 0 in data.shape[1:] else (None, *data.shape[1:])
+    return parent.create_dataset(name, data=data, chunks=tuple(chunks), maxshape=maxshape, **options)

@@ -236,7 +236,9 @@ class Serializable(metaclass=SerializableMetatype):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if not args:
-            self._initialize_from_data(kwargs)
+            if kwargs.get("__class__") in (type(self).__jangada_tag__, get_full_qualified_name(type(self))):
+                del kwargs["__class__"]
+            self._init_values(kwargs)  # values are used as given: a dict stays a dict
         elif len(args) == 1 and not kwargs and isinstance(args[0], Serializable):
             self._copy_from(args[0])
         else:

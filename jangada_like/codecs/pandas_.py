@@ -167,6 +167,19 @@ class _InstantCodec(Codec):
         return np.dtype(f"M8[{unit}]") if tz is None else pd.DatetimeTZDtype(unit, tz)
 
 
+class NACodec(Codec):
+    """``pd.NA``: an empty attribute tagged ``pandas.NA``."""
+
+    tag = "pandas.NA"
+    types = (type(pd.NA),)
+
+    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+        ctx.write_attr(parent, name, h5py.Empty("i1"), self.tag)
+
+    def decode(self, node: Any, ctx: Any) -> Any:
+        return pd.NA
+
+
 class TimestampCodec(_InstantCodec):
     tag = "pandas.Timestamp"
     read_tags = ("pandas.NaT",)
@@ -197,6 +210,8 @@ class TimedeltaIndexCodec(_InstantCodec):
 
 def write_column(values: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
     """Store one column (a Series' values, an Index's values) keeping its dtype."""
+    if type(values) is pd.arrays.NumpyExtensionArray:
+        values = values.to_numpy()
     dtype = values.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         ctx.encode(pd.Categorical(values), parent, name)
@@ -402,6 +417,7 @@ class DataFrameCodec(Codec):
 
 
 CODECS = (
+    NACodec(),
     TimestampCodec(),
     TimedeltaCodec(),
     DatetimeIndexCodec(),

@@ -1,0 +1,132 @@
+"""Shared fixtures: ``roundtrip``, h5dump, and a guard that makes every load prove it runs no code."""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import importlib
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+import jangada_like._fileio as fileio
+from jangada_like import Persistable, SerializableProperty
+
+settings.register_profile(
+    "default", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+settings.load_profile("default")
+
+
+class Box(Persistable):
+    """One property of any type: ``rt(v)`` is ``Box(x=v)`` saved and loaded."""
+
+    x = SerializableProperty(default=None)
+
+
+@pytest.fixture
+def roundtrip(tmp_path: Path) -> Callable[[Any], Any]:
+    """Save ``Box(x=value)`` and return ``x`` as loaded back."""
+    counter = iter(range(10**9))
+
+    def rt(value: Any) -> Any:
+        path = tmp_path / f"rt{next(counter)}.hdf5"
+        Box(x=value).save(path)
+        return Box.load(path).x
+
+    return rt
+
+
+@pytest.fixture
+def h5dump() -> Callable[[Path], str]:
+    """Run h5dump 1.10 on a file and return its output (skips only outside CI if absent)."""
+    exe = shutil.which("h5dump")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("h5dump is required in CI (.ci/run installs hdf5-tools)")
+        pytest.skip("h5dump (Debian hdf5-tools) is not installed")
+
+    def run(path: Path, *args: str) -> str:
+        out = subprocess.run([exe, *args, str(path)], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, f"h5dump failed on {path}:\n{out.stderr}"
+        return out.stdout
+
+    return run
+
+
+class CodeExecutionDuringLoad(AssertionError):
+    """Raised when a load tries to import an unknown module, unpickle or evaluate."""
+
+
+@contextlib.contextmanager
+def _no_code_execution() -> Iterator[None]:
+    real_import, real_import_module = builtins.__import__, importlib.import_module
+
+    def guarded_import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:
+        # codecs of the interpreter load lazily; nothing a file names can reach them
+        if level == 0 and name not in sys.modules and not name.startswith("encodings."):
+            raise CodeExecutionDuringLoad(f"a load imported the unknown module {name!r}")
+        return real_import(name, globals, locals, fromlist, level)
+
+    def guarded_import_module(name: str, package: str | None = None) -> Any:
+        if name not in sys.modules:
+            raise CodeExecutionDuringLoad(f"a load called import_module({name!r})")
+        return real_import_module(name, package)
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise CodeExecutionDuringLoad("a load tried to unpickle or evaluate data")
+
+    patches = [
+        (builtins, "__import__", guarded_import),
+        (importlib, "import_module", guarded_import_module),
+        (pickle, "loads", refuse),
+        (pickle, "load", refuse),
+        (builtins, "eval", refuse),
+    ]
+    saved = [(obj, name, getattr(obj, name)) for obj, name, _ in patches]
+    for obj, name, new in patches:
+        setattr(obj, name, new)
+    try:
+        yield
+    finally:
+        for obj, name, old in saved:
+            setattr(obj, name, old)
+
+
+@pytest.fixture(autouse=True)
+def _loads_run_no_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every load in the suite runs under the guard above."""
+    real = fileio.decode_root
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        with _no_code_execution():
+            return real(*args, **kwargs)
+
+    monkeypatch.setattr(fileio, "decode_root", guarded)
+    import jangada_like._session as session
+
+    monkeypatch.setattr(session, "decode_root", guarded)
+
+
+def _warm_up() -> None:
+    """Import what pandas and numpy load lazily on first use, outside the guard."""
+    import tempfile
+
+    from tests.strategies import warm_values
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "warm.hdf5"
+        for value in warm_values():
+            Box(x=value).save(path)
+            Box.load(path)
+
+
+_warm_up()
