@@ -1,0 +1,130 @@
+"""The file layout, checked with plain h5py and with h5dump 1.10; golden files of format 1."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+
+from jangada_like import Persistable, SerializableProperty, __version__
+from tests.golden import DATA, GoldenRun, golden_run
+
+
+class Layout(Persistable):
+    name = SerializableProperty(default="")
+    temperature = SerializableProperty(default=293.15)
+    nothing = SerializableProperty(default=None)
+    metadata = SerializableProperty(default=None)
+    measurements = SerializableProperty(default=None)
+    floats = SerializableProperty(default=None)
+    marker = SerializableProperty(default="NoneType:None")
+    when = SerializableProperty(default=None)
+
+
+@pytest.fixture
+def layout_file(tmp_path: Path) -> Path:
+    obj = Layout(
+        name="Test",
+        metadata={"pi": 3.14, "items": [1, 2, 3]},
+        measurements=np.array([1.1, 2.2, 3.3]),
+        floats=[0.5] * 70_000,
+        when=pd.Timestamp("2024-06-01 12:00", tz="Europe/Berlin"),
+    )
+    return obj.save(tmp_path / "layout.hdf5")
+
+
+def test_layout_with_plain_h5py(layout_file: Path) -> None:
+    with h5py.File(layout_file, "r") as f:
+        assert f.attrs["jangada_like_format"] == 1
+        assert f.attrs["jangada_like_version"] == __version__
+        root = f["root"]
+        assert root.attrs["__class__"].endswith("Layout")
+        assert root.attrs["__container_type__"] == "dict"
+        assert root.attrs["__class_version__"] == 1
+        assert root.attrs["name"] == "Test" and root.attrs["temperature"] == 293.15
+        assert isinstance(root.attrs["nothing"], h5py.Empty)
+        assert root.attrs["marker"] == "NoneType:None"  # a user string, never a marker
+        assert "__attr_types__" not in root.attrs  # every value here is implied by its HDF5 type
+        meta = root["metadata"]
+        assert meta.attrs["__container_type__"] == "dict" and meta.attrs["pi"] == 3.14
+        items = meta["items"]
+        assert isinstance(items, h5py.Dataset) and items.attrs["__dataset_type__"] == "list"
+        assert items[()].tolist() == [1, 2, 3]
+        data = root["measurements"]
+        assert data.attrs["__dataset_type__"] == "numpy.ndarray"
+        assert data.maxshape == (None,) and data.chunks is not None and data.chunks[0] >= 3
+        floats = root["floats"]
+        assert floats.shape == (70_000,) and len(floats.attrs) == 2  # one dataset, not 70,000 attributes
+        when = root["when"]
+        assert when.attrs["__dataset_type__"] == "pandas.Timestamp"
+        assert when.attrs["timezone"] == "Europe/Berlin" and when.attrs["unit"] in ("s", "us", "ns")
+        utc = pd.Timestamp(int(when[()]), unit=when.attrs["unit"], tz="UTC")
+        assert utc == pd.Timestamp("2024-06-01 10:00", tz="UTC")  # stored as UTC, not wall time
+
+
+def test_ambiguous_attributes_are_tagged(tmp_path: Path) -> None:
+    import pathlib
+
+    path = Layout(name=pathlib.Path("a/b"), metadata={"n": np.int64(3), "i": 3, "f": np.float32(1)}).save(
+        tmp_path / "t"
+    )
+    with h5py.File(path, "r") as f:
+        assert json.loads(f["root"].attrs["__attr_types__"]) == {"name": "pathlib.Path"}
+        assert json.loads(f["root/metadata"].attrs["__attr_types__"]) == {"n": "numpy.scalar"}
+        assert f["root"].attrs["name"] == "a/b"
+
+
+def test_chunks_are_row_major_and_sized_for_growth(tmp_path: Path) -> None:
+    big = Layout(measurements=np.zeros((100_000, 8))).save(tmp_path / "big")
+    with h5py.File(big, "r") as f:
+        chunks = f["root/measurements"].chunks
+        assert chunks[1] == 8 and chunks[0] * 8 * 8 <= 1024 * 1024 and chunks[0] >= 1024
+    wide = Layout(measurements=np.zeros((2, 300_000))).save(tmp_path / "wide")
+    with h5py.File(wide, "r") as f:
+        assert np.prod(f["root/measurements"].chunks) * 8 <= 1024 * 1024
+
+
+def test_attribute_limit_moves_large_values_to_datasets(tmp_path: Path) -> None:
+    path = Layout(name="x" * 100_000, metadata={"blob": b"\x01" * 100_000}).save(tmp_path / "l")
+    with h5py.File(path, "r") as f:
+        assert isinstance(f["root/name"], h5py.Dataset)
+        assert isinstance(f["root/metadata/blob"], h5py.Dataset)
+    assert Layout.load(path).name == "x" * 100_000
+
+
+def test_h5dump_reads_every_file(layout_file: Path, h5dump: Any) -> None:
+    out = h5dump(layout_file, "-A")
+    assert 'GROUP "root"' in out and '"__class__"' in out and "jangada_like_format" in out
+    full = h5dump(DATA / "format1_run.hdf5")
+    assert 'DATASET "array"' in full and "H5T_STD_I32LE" in full
+
+
+def test_h5dump_reads_a_file_with_every_type(tmp_path: Path, h5dump: Any) -> None:
+    path = golden_run().save(tmp_path / "every")
+    assert "HARDLINK" in h5dump(path)  # the shared child is one object, linked twice
+
+
+def test_golden_format1_file_still_loads() -> None:
+    loaded = GoldenRun.load(DATA / "format1_run.hdf5")
+    expected = golden_run()
+    for key in GoldenRun.serializable_properties:
+        assert loaded == expected or getattr(loaded, key) is not None, key
+    assert loaded == expected
+    assert loaded.shared is loaded.children[0]
+    assert type(loaded.big) is int and loaded.big == 2**90
+    assert loaded.when.fold == 1 and loaded.stamp.hour == 2
+
+
+def test_list_order_with_many_groups(tmp_path: Path) -> None:
+    class Item(Persistable):
+        v = SerializableProperty(default=0)
+
+    path = Layout(metadata={"items": [Item(v=i) for i in range(25)]}).save(tmp_path / "i")
+    with h5py.File(path, "r") as f:
+        assert sorted(f["root/metadata/items"], key=int) == [str(i) for i in range(25)]
+    assert [i.v for i in Layout.load(path).metadata["items"]] == list(range(25))
