@@ -157,8 +157,8 @@ class Session:
             obj.__dict__["_jl_node_"] = _ObjectNode(self, group_path)
             for name in type(obj).copiable_properties:
                 value = obj.__dict__.get("_serializable_property__" + name)
-                if isinstance(value, _SNAPSHOT_TYPES) and _plain(value):
-                    self._snapshots[(id(obj), name)] = copy.deepcopy(value)
+                if isinstance(value, _SNAPSHOT_TYPES):
+                    self._snapshots[(id(obj), name)] = _snapshot(value)
         else:
             obj.__dict__["_jl_node_"] = _ReadOnlyNode(self)
 
@@ -193,8 +193,8 @@ class Session:
             raise
         self._adopt(ctx)
         self._snapshots.pop((id(instance), name), None)
-        if isinstance(value, _SNAPSHOT_TYPES) and _plain(value):
-            self._snapshots[(id(instance), name)] = copy.deepcopy(value)
+        if isinstance(value, _SNAPSHOT_TYPES):
+            self._snapshots[(id(instance), name)] = _snapshot(value)
         member = group.get(name)
         if isinstance(member, h5py.Dataset) and isinstance(value, (np.ndarray, pd.DatetimeIndex, pd.TimedeltaIndex)):
             codec = ctx.codec_for(member)
@@ -221,7 +221,7 @@ class Session:
             if obj is None or path is None:
                 continue
             now = obj.__dict__.get("_serializable_property__" + name)
-            if not values_equal(now, before):
+            if not _unchanged(now, before):
                 self.write_property(obj, path, name, now)
 
 
@@ -238,20 +238,34 @@ class _ReadOnlyNode:
         return None
 
 
-def _plain(value: Any) -> bool:
-    """Whether a value holds no proxies and no objects (so a deep copy is cheap and exact)."""
+def _is_handle(value: Any) -> bool:
     from .serializable import Serializable
 
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, (ProxyDataset, Serializable)):
-            return False
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, (list, tuple, set, frozenset)):
-            stack.extend(item)
-    return True
+    return isinstance(value, (ProxyDataset, Serializable))
+
+
+def _snapshot(value: Any) -> Any:
+    """A copy of a container tree that keeps proxies and objects by identity (no data read)."""
+    if _is_handle(value):
+        return value
+    if type(value) is dict:
+        return {k: _snapshot(v) for k, v in value.items()}
+    if type(value) in (list, tuple, set, frozenset):
+        return type(value)(_snapshot(v) for v in value)
+    return copy.deepcopy(value)
+
+
+def _unchanged(now: Any, before: Any) -> bool:
+    """Compare with a snapshot: proxies and objects by identity, everything else by value."""
+    if _is_handle(now) or _is_handle(before):
+        return now is before
+    if type(now) is not type(before):
+        return False
+    if type(now) is dict:
+        return list(now) == list(before) and all(_unchanged(now[k], before[k]) for k in now)
+    if type(now) in (list, tuple):
+        return len(now) == len(before) and all(_unchanged(a, b) for a, b in zip(now, before))
+    return values_equal(now, before)
 
 
 def _same(group: h5py.Group, name: str, proxy: ProxyDataset) -> bool:

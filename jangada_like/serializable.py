@@ -294,6 +294,14 @@ class Serializable(metaclass=SerializableMetatype):
     def __copy__(self: S) -> S:
         return self.copy()
 
+    def __deepcopy__(self: S, memo: dict[int, Any]) -> S:
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        for key, value in self.__dict__.items():
+            if not key.startswith("_jl_"):  # file sessions stay with the original
+                new.__dict__[key] = _copy.deepcopy(value, memo)
+        return new
+
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented

@@ -15,6 +15,7 @@ import numpy as np
 from .._h5 import CLASS_ATTR, CONTAINER_ATTR, VERSION_ATTR, str_attr
 from ..errors import FileFormatError, FormatVersionError, UnknownClassError, UnknownClassWarning
 from ..generic import GenericRecord
+from ..proxy import ProxyDataset
 from ..serializable import Serializable
 from .base import Codec
 
@@ -87,4 +88,22 @@ class RecordCodec(Codec):
         raise ctx.error(FileFormatError, "generic records are read through their class tag")
 
 
-CODECS = (ObjectCodec(), RecordCodec())
+class ProxyCodec(Codec):
+    """A lazy dataset being saved: linked within its own file, read through into another."""
+
+    tag = "proxy"
+    types = (ProxyDataset,)
+
+    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+        source = getattr(value._source, "file", None)
+        if source is not None and source.id == ctx.file.id and value._dset.id.valid:
+            parent[name] = value._dset  # same file: a hard link, no data copied
+            ctx.remember(value, parent[name])
+            return
+        ctx.encode(value[()], parent, name)
+
+    def decode(self, node: Any, ctx: Any) -> Any:  # pragma: no cover - never written as a tag
+        raise ctx.error(FileFormatError, "proxies are never stored as such")
+
+
+CODECS = (ObjectCodec(), RecordCodec(), ProxyCodec())
