@@ -40,7 +40,9 @@ def main() -> None:
     exp = Experiment(
         name="Cavity ring-down",
         parameters={"laser_nm": 1064.0, "gain": 3, "probes": ["A", "B"]},
-        measurements=[Measurement(timestamp=start + pd.Timedelta(minutes=i), value=1.5 * i) for i in range(3)],
+        measurements=[
+            Measurement(timestamp=start + pd.Timedelta(minutes=i), value=1.5 * i) for i in range(3)
+        ],
         time=pd.date_range(start, periods=4, freq="s", name="time"),
         signal=np.zeros((4, 2)),
     )

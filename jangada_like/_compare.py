@@ -46,7 +46,8 @@ def _equal(a: Any, b: Any, seen: set[tuple[int, int]]) -> bool:
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return _arrays_equal(a, b)
     if isinstance(a, (pd.Series, pd.DataFrame, pd.Index)):
-        return type(a) is type(b) and bool(a.equals(b)) and _pandas_meta_equal(a, b)
+        frame: Any = a
+        return type(a) is type(b) and bool(frame.equals(b)) and _pandas_meta_equal(a, b)
     if isinstance(a, pd.Categorical):
         return isinstance(b, pd.Categorical) and bool(a.equals(b))
     if type(a) is not type(b):
@@ -88,4 +89,3 @@ def _pandas_meta_equal(a: Any, b: Any) -> bool:
     if isinstance(a, pd.DatetimeIndex):
         return a.name == b.name and a.dtype == b.dtype and a.freq == b.freq
     return bool(a.name == b.name and a.dtype == b.dtype)
-

@@ -21,7 +21,7 @@ import numpy as np
 from . import _h5
 from ._h5 import CLASS_ATTR, CONTAINER_ATTR, DATASET_ATTR, TYPES_ATTR, VERSION_ATTR, join
 from .codecs.base import AttrNode, Codec
-from .errors import FileFormatError, JangadaError, NestingTooDeepError, UnsupportedTypeError
+from .errors import FileFormatError, JangadaError, NestingTooDeepError, UnsupportedTypeError, add_note
 from .registry import CodecRegistry, default_registry
 
 __all__ = ["MAX_DEPTH", "Context"]
@@ -96,8 +96,8 @@ class Context:
         except (OSError, TypeError, ValueError, KeyError, RuntimeError) as exc:
             if not getattr(exc, "_jl_noted", False):
                 where = f"at HDF5 path '{path}' of file '{self.file_name}'"
-                exc.add_note(f"while processing {self.prop or 'a value'} {where}")
-                exc._jl_noted = True  # type: ignore[attr-defined]
+                add_note(exc, f"while processing {self.prop or 'a value'} {where}")
+                setattr(exc, "_jl_noted", True)  # noqa: B010
             raise
         finally:
             self.depth -= 1
@@ -112,8 +112,7 @@ class Context:
             if shared is not None and shared[1] is value:
                 parent[name] = self.file[shared[0]]  # a hard link: stored once, loads as one
                 return
-            codec = self.registry.lookup_type(type(value), file=self.file_name, path=path,
-                                              prop=self.prop)
+            codec = self.registry.lookup_type(type(value), file=self.file_name, path=path, prop=self.prop)
             codec.encode(value, parent, name, self)
 
     def remember(self, value: Any, node: h5py.HLObject) -> None:
@@ -223,8 +222,7 @@ class Context:
     def codec_for(self, node: Any) -> Codec:
         """The codec that reads ``node``."""
         path = node.path if isinstance(node, AttrNode) else node.name
-        return self.registry.lookup_tag(self.node_tag(node), file=self.file_name, path=path,
-                                        prop=self.prop)
+        return self.registry.lookup_tag(self.node_tag(node), file=self.file_name, path=path, prop=self.prop)
 
     def decode(self, node: Any) -> Any:
         """Read the value stored at ``node`` (an attribute, a dataset or a group)."""
@@ -264,7 +262,7 @@ class Context:
         names += [n for n in group.attrs if not n.startswith("__")]
         return names
 
-    def decode_object(self, group: h5py.Group, cls: type, into: Any = None) -> Any:
+    def decode_object(self, group: h5py.Group, cls: Any, into: Any = None) -> Any:
         """Read an object group into a new instance of ``cls`` (no ``__init__`` is run), or
         into the existing instance ``into``."""
         obj = cls.__new__(cls) if into is None else into
@@ -285,8 +283,7 @@ class Context:
         except JangadaError:
             raise
         except Exception as exc:
-            exc.add_note(f"while initialising {cls.__qualname__} from '{group.name}' of "
-                         f"'{self.file_name}'")
+            add_note(exc, f"while initialising {cls.__qualname__} from '{group.name}' of '{self.file_name}'")
             raise
         if extra:
             obj.__dict__["_jl_extra_"] = extra

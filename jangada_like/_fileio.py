@@ -110,8 +110,14 @@ def _check_class(root: h5py.Group, ctx: Context, expected: type | None) -> None:
         raise ClassMismatchError(msg, file=ctx.file_name, path="/root")
 
 
-def load_file(path: str | os.PathLike[str], expected: type | None, *, strict: bool = False,
-              timeout: float | None = 0, into: Any = None) -> Any:
+def load_file(
+    path: str | os.PathLike[str],
+    expected: type | None,
+    *,
+    strict: bool = False,
+    timeout: float | None = 0,
+    into: Any = None,
+) -> Any:
     """Read a whole file eagerly (under a shared lock)."""
     name = os.fspath(path)
     if not Path(name).is_file():
@@ -219,4 +225,3 @@ def _fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
-

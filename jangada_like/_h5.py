@@ -111,9 +111,7 @@ def growth_chunks(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
     return (rows, *trailing)
 
 
-def create_dataset(
-    parent: h5py.Group, name: str, data: np.ndarray, storage: dict[str, Any]
-) -> h5py.Dataset:
+def create_dataset(parent: h5py.Group, name: str, data: np.ndarray, storage: dict[str, Any]) -> h5py.Dataset:
     """Create ``parent[name]`` from ``data``: chunked and resizable along axis 0 unless 0-d."""
     if data.ndim == 0:
         return parent.create_dataset(name, data=data)

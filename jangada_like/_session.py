@@ -50,8 +50,16 @@ class _ObjectNode:
 class Session:
     """The open file of one ``with`` block (internal; see :class:`Persistable`)."""
 
-    def __init__(self, path: str | os.PathLike[str], mode: str, *, timeout: float | None = 0,
-                 swmr: bool = False, strict: bool = False, values: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        mode: str,
+        *,
+        timeout: float | None = 0,
+        swmr: bool = False,
+        strict: bool = False,
+        values: dict[str, Any] | None = None,
+    ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         self.path = os.fspath(path)
@@ -196,7 +204,9 @@ class Session:
         if isinstance(value, _SNAPSHOT_TYPES):
             self._snapshots[(id(instance), name)] = _snapshot(value)
         member = group.get(name)
-        if isinstance(member, h5py.Dataset) and isinstance(value, (np.ndarray, pd.DatetimeIndex, pd.TimedeltaIndex)):
+        if isinstance(member, h5py.Dataset) and isinstance(
+            value, (np.ndarray, pd.DatetimeIndex, pd.TimedeltaIndex)
+        ):
             codec = ctx.codec_for(member)
             instance.__dict__["_serializable_property__" + name] = self.proxy(member, codec)
 

@@ -54,7 +54,11 @@ def _label(name: str, node: h5py.HLObject) -> str:
 
 
 def _walk(group: h5py.Group, prefix: str, lines: list[str], max_items: int, seen: set[object]) -> None:
-    attrs = [(k, v) for k, v in group.attrs.items() if not k.startswith("__") and k not in (FORMAT_ATTR, LIBRARY_ATTR)]
+    attrs = [
+        (k, v)
+        for k, v in group.attrs.items()
+        if not k.startswith("__") and k not in (FORMAT_ATTR, LIBRARY_ATTR)
+    ]
     members = list(group.keys())
     entries: list[tuple[str, object]] = [("@" + k, v) for k, v in attrs] + [(m, None) for m in members]
     shown = entries[:max_items]

@@ -100,6 +100,18 @@ def _rebuild(cls: type[JangadaError], message: str, state: dict[str, Any]) -> Ja
     return cls(message, **state)
 
 
+def add_note(exc: BaseException, note: str) -> None:
+    """``exc.add_note(note)`` on Python 3.11+, the same ``__notes__`` list on 3.10."""
+    if hasattr(exc, "add_note"):
+        exc.add_note(note)
+    else:  # pragma: no cover - Python 3.10
+        notes = getattr(exc, "__notes__", None)
+        if not isinstance(notes, list):
+            notes = []
+            exc.__notes__ = notes  # type: ignore[attr-defined]
+        notes.append(note)
+
+
 class UnsupportedTypeError(JangadaError, TypeError):
     """A value has no codec, or a codec cannot store this particular value.
 

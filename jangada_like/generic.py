@@ -72,9 +72,7 @@ class GenericRecord(Mapping[str, Any]):
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, GenericRecord):
             return NotImplemented
-        return self._class_name == other._class_name and values_equal(
-            dict(self._data), dict(other._data)
-        )
+        return self._class_name == other._class_name and values_equal(dict(self._data), dict(other._data))
 
     __hash__ = None  # type: ignore[assignment]
 

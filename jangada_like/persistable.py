@@ -8,7 +8,7 @@ Examples
 ...     temperature = SerializableProperty(default=293.15)
 ...     data = SerializableProperty(default=None)
 >>> path = os.path.join(tempfile.mkdtemp(), "experiment.hdf5")
->>> Experiment(name="Test1", temperature=373.15, data=np.array([1.2, 3.4])).save(path)
+>>> _ = Experiment(name="Test1", temperature=373.15, data=np.array([1.2, 3.4])).save(path)
 >>> Experiment.load(path).name
 'Test1'
 >>> with Experiment(path, mode="r") as exp:
@@ -175,8 +175,9 @@ class Persistable(Serializable):
         return target
 
     @classmethod
-    def load(cls: type[P], path: str | os.PathLike[str], *, strict: bool = False,
-             timeout: float | None = 0) -> P:
+    def load(
+        cls: type[P], path: str | os.PathLike[str], *, strict: bool = False, timeout: float | None = 0
+    ) -> P:
         """Read a whole file; the object must be a ``cls`` (or a subclass).
 
         ``strict=True`` makes unknown classes inside the file raise instead of loading as
@@ -215,4 +216,3 @@ def load(path: str | os.PathLike[str], *, strict: bool = False, timeout: float |
     'hi'
     """
     return Persistable.load(path, strict=strict, timeout=timeout)
-

@@ -11,7 +11,7 @@ Examples
 >>> class Series(Persistable):
 ...     data = SerializableProperty(default=None)
 >>> path = os.path.join(tempfile.mkdtemp(), "s.hdf5")
->>> Series(data=np.arange(3.0)).save(path)
+>>> _ = Series(data=np.arange(3.0)).save(path)
 >>> with Series(path, mode="r+") as s:
 ...     s.data.append([3.0, 4.0])
 ...     s.data[1:3]
@@ -171,7 +171,9 @@ class ProxyDataset:
         try:
             dset[key] = arr
         except (TypeError, ValueError) as exc:
-            msg = f"cannot write data of shape {arr.shape} to {key!r} of a dataset of shape {dset.shape}: {exc}"
+            msg = (
+                f"cannot write data of shape {arr.shape} to {key!r} of a dataset of shape {dset.shape}: {exc}"
+            )
             raise ShapeMismatchError(msg, file=self._file, path=self._path) from None
         self._source.touched(self)
 
@@ -221,9 +223,8 @@ class ProxyDataset:
         target = dset.dtype
         if cast or arr.dtype == target or np.can_cast(arr.dtype, target, "safe"):
             return arr
-        if h5py.check_string_dtype(target) is not None:
-            if arr.dtype.kind in "OUS":
-                return arr
+        if h5py.check_string_dtype(target) is not None and arr.dtype.kind in "OUS":
+            return arr
         try:
             converted = arr.astype(target)
             exact = np.array_equal(converted.astype(arr.dtype), arr, equal_nan=arr.dtype.kind in "fc")

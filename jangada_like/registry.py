@@ -80,7 +80,8 @@ class CodecRegistry:
             self._cache.clear()
 
     def _forget(self, codec: Codec) -> None:
-        for table in (self._by_tag, self._by_type):
+        tables: tuple[dict[Any, Codec], ...] = (self._by_tag, self._by_type)
+        for table in tables:
             for key in [k for k, v in table.items() if v is codec]:
                 del table[key]
         self._predicates = [p for p in self._predicates if p is not codec]
@@ -95,8 +96,11 @@ class CodecRegistry:
             found = self._by_type.get(tp)
             if found is None:
                 found = next(
-                    (self._by_type[b] for b in tp.__mro__[1:]
-                     if b in self._by_type and self._by_type[b].subclasses),
+                    (
+                        self._by_type[b]
+                        for b in tp.__mro__[1:]
+                        if b in self._by_type and self._by_type[b].subclasses
+                    ),
                     None,
                 )
             if found is None:

@@ -251,10 +251,12 @@ class Serializable(metaclass=SerializableMetatype):
             raise TypeError(f"Expected a dict of property values, got {type(data).__qualname__}")
         data = dict(data)
         stored_class = data.pop("__class__", None)
-        if stored_class is not None and _BY_TAG.get(stored_class) is not type(self):
-            if _BY_NAME.get(stored_class) is not type(self):
-                msg = f"data of class {stored_class!r} cannot initialise {type(self).__qualname__}"
-                raise ValueError(msg)
+        if stored_class is not None and type(self) not in (
+            _BY_TAG.get(stored_class),
+            _BY_NAME.get(stored_class),
+        ):
+            msg = f"data of class {stored_class!r} cannot initialise {type(self).__qualname__}"
+            raise ValueError(msg)
         values = {k: Serializable.deserialize(v) for k, v in data.items()}
         self._init_values(values)
 
@@ -462,7 +464,7 @@ def _deserialize(data: Any) -> Any:
             return {k: _deserialize(v) for k, v in data.items()}
         rest = dict(data)
         name = rest.pop("__class__")
-        cls = Serializable.class_for_tag(name)
+        cls: Any = Serializable.class_for_tag(name)
         if cls is None:
             from .generic import make_record
 
@@ -471,4 +473,3 @@ def _deserialize(data: Any) -> Any:
         obj._initialize_from_data(rest)
         return obj
     return data
-

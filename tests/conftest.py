@@ -70,7 +70,9 @@ class CodeExecutionDuringLoad(AssertionError):
 def _no_code_execution() -> Iterator[None]:
     real_import, real_import_module = builtins.__import__, importlib.import_module
 
-    def guarded_import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:
+    def guarded_import(
+        name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0
+    ) -> Any:
         # codecs of the interpreter load lazily; nothing a file names can reach them
         if level == 0 and name not in sys.modules and not name.startswith("encodings."):
             raise CodeExecutionDuringLoad(f"a load imported the unknown module {name!r}")

@@ -51,16 +51,27 @@ class GoldenRun(Persistable, tag="tests.golden.run"):
 def golden_run() -> GoldenRun:
     child = GoldenChild(label="c0", values=np.arange(4.0))
     return GoldenRun(
-        name="golden \u00e9 \U0001f680", count=42, big=2**90, ratio=0.25, flag=True, nothing=None,
-        path=pathlib.Path("data/raw.bin"), raw=b"\x00\x01\xff", numbers=list(range(20)),
-        mixed=[1, "two", None, 3.0, [4]], table={"b": 1, "a": {"nested": [1.5, 2.5]}},
+        name="golden \u00e9 \U0001f680",
+        count=42,
+        big=2**90,
+        ratio=0.25,
+        flag=True,
+        nothing=None,
+        path=pathlib.Path("data/raw.bin"),
+        raw=b"\x00\x01\xff",
+        numbers=list(range(20)),
+        mixed=[1, "two", None, 3.0, [4]],
+        table={"b": 1, "a": {"nested": [1.5, 2.5]}},
         odd_keys={"": 0, "a/b": 1, 3: "int key", (1, 2): "tuple key"},
-        array=np.arange(12, dtype=np.int32).reshape(3, 4), texts=np.array(["ab", "日本"]),
+        array=np.arange(12, dtype=np.int32).reshape(3, 4),
+        texts=np.array(["ab", "日本"]),
         when=dt.datetime(2024, 10, 27, 2, 30, tzinfo=BERLIN, fold=1),
         stamp=pd.Timestamp("2024-10-27 01:30", tz="UTC").tz_convert("Europe/Berlin"),
         index=pd.date_range("2024-01-01", periods=4, freq="h", name="t", tz="UTC"),
-        frame=sample_frame(), color=Color.GREEN,
-        children=[child, GoldenChild(label="c1")], shared=child,
+        frame=sample_frame(),
+        color=Color.GREEN,
+        children=[child, GoldenChild(label="c1")],
+        shared=child,
     )
 
 

@@ -39,8 +39,11 @@ class Run(Persistable):
 @pytest.fixture
 def run_file(tmp_path: Path) -> Path:
     run = Run(
-        name="old", data=np.arange(10.0), table={"a": 1, "nested": {"arr": np.ones(3)}},
-        child=Child(label="c", samples=np.zeros((4, 2))), arrays=[np.arange(3), np.arange(2)],
+        name="old",
+        data=np.arange(10.0),
+        table={"a": 1, "nested": {"arr": np.ones(3)}},
+        child=Child(label="c", samples=np.zeros((4, 2))),
+        arrays=[np.arange(3), np.arange(2)],
         time=pd.date_range("2024-01-01", periods=3, freq="s", tz="Europe/Berlin"),
     )
     return run.save(tmp_path / "run")
@@ -171,7 +174,9 @@ def test_failed_enter_leaks_no_handle(tmp_path: Path) -> None:
 
 
 def _open_ids() -> int:
-    return len(h5py.h5f.get_obj_ids(h5py.h5f.OBJ_ALL, h5py.h5f.OBJ_FILE) if hasattr(h5py.h5f, "get_obj_ids") else [])
+    return len(
+        h5py.h5f.get_obj_ids(h5py.h5f.OBJ_ALL, h5py.h5f.OBJ_FILE) if hasattr(h5py.h5f, "get_obj_ids") else []
+    )
 
 
 def test_proxies_after_exit_name_dataset_file_and_how_to_reopen(run_file: Path) -> None:
@@ -185,7 +190,9 @@ def test_proxies_after_exit_name_dataset_file_and_how_to_reopen(run_file: Path) 
 
 def test_parsers_do_not_break_on_proxies(tmp_path: Path) -> None:
     class Parsed(Persistable):
-        values = SerializableProperty(default=None, parser=lambda s, v: None if v is None else np.asarray(v, float))
+        values = SerializableProperty(
+            default=None, parser=lambda s, v: None if v is None else np.asarray(v, float)
+        )
 
     path = Parsed(values=[1, 2, 3]).save(tmp_path / "p")
     with Parsed(path, mode="r") as p:
@@ -226,9 +233,23 @@ def test_metadata_and_array_protocol(grid: Path) -> None:
 
 @pytest.mark.parametrize(
     "key",
-    [0, -1, np.int64(2), slice(1, 4), slice(None, None, 2), slice(None, None, -1), Ellipsis, (1, 2),
-     (slice(0, 2), slice(1, 3)), [0, 3], [3, 0, 3], np.array([4, 1]), np.array([True, False, True, False, True]),
-     (Ellipsis, 1), (-2, -1)],
+    [
+        0,
+        -1,
+        np.int64(2),
+        slice(1, 4),
+        slice(None, None, 2),
+        slice(None, None, -1),
+        Ellipsis,
+        (1, 2),
+        (slice(0, 2), slice(1, 3)),
+        [0, 3],
+        [3, 0, 3],
+        np.array([4, 1]),
+        np.array([True, False, True, False, True]),
+        (Ellipsis, 1),
+        (-2, -1),
+    ],
 )
 def test_getitem_matches_numpy(grid: Path, key: Any) -> None:
     ref = np.arange(20.0).reshape(5, 4)
@@ -276,9 +297,9 @@ def test_setitem_and_exact_growth(tmp_path: Path) -> None:
 
 
 def test_append_variants(tmp_path: Path) -> None:
-    path = Run(data=np.zeros((3, 2)), table={"v": np.arange(3), "s": np.array(7), "w": np.zeros((2, 2))}).save(
-        tmp_path / "a"
-    )
+    path = Run(
+        data=np.zeros((3, 2)), table={"v": np.arange(3), "s": np.array(7), "w": np.zeros((2, 2))}
+    ).save(tmp_path / "a")
     with Run(path, mode="r+") as run:
         p, v = run.data, run.table["v"]
         assert p.append(np.array([1.0, 2.0])) == (4, 2)  # one row, not broadcast (B7)

@@ -70,7 +70,7 @@ def test_overwrite_false(tmp_path: Path) -> None:
 
 def test_load_checks_class(tmp_path: Path) -> None:
     path = Other(v=1).save(tmp_path / "o")
-    with pytest.raises(ClassMismatchError, match="holds a Other.*not a Experiment"):
+    with pytest.raises(ClassMismatchError, match=r"holds a Other.*not a Experiment"):
         Experiment.load(path)
     with pytest.raises(TypeError):
         Experiment(path)
@@ -100,7 +100,9 @@ def test_failed_save_leaves_old_file_byte_identical(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["e.hdf5"]
 
 
-def test_exception_in_observer_during_save_leaves_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_exception_in_observer_during_save_leaves_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = Experiment(name="good").save(tmp_path / "e")
     before = path.read_bytes()
     import jangada_like._fileio as fileio
@@ -134,7 +136,7 @@ def test_unknown_class_gives_read_only_record_or_strict_error(tmp_path: Path) ->
         rec = load(path)
     assert isinstance(rec, GenericRecord) and rec.class_name == "os.system" and rec.cmd == "echo pwned"
     assert not hasattr(GenericRecord, "cmd")
-    with pytest.raises(UnknownClassError, match="os.system"):
+    with pytest.raises(UnknownClassError, match=r"os\.system"):
         load(path, strict=True)
     with pytest.raises(ClassMismatchError):
         Experiment.load(path)
@@ -181,7 +183,7 @@ def test_file_without_root_or_header(tmp_path: Path) -> None:
 def test_random_bytes_give_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "junk.hdf5"
     path.write_bytes(os.urandom(4096))
-    with pytest.raises(FileFormatError, match="junk.hdf5"):
+    with pytest.raises(FileFormatError, match=r"junk\.hdf5"):
         load(path)
 
 
@@ -196,12 +198,15 @@ def test_class_property_not_declared_is_kept_and_reported(tmp_path: Path) -> Non
         assert f["root"].attrs["legacy"] == "kept"
 
 
-def test_observers_and_parsers_run_on_load_but_file_values_never_become_class_attributes(tmp_path: Path) -> None:
+def test_observers_and_parsers_run_on_load_but_file_values_never_become_class_attributes(
+    tmp_path: Path,
+) -> None:
     log: list[Any] = []
 
     class Watched(Persistable):
-        v = SerializableProperty(default=0, parser=lambda s, v: int(v),
-                                 observers=[lambda s, old, new: log.append(new)])
+        v = SerializableProperty(
+            default=0, parser=lambda s, v: int(v), observers=[lambda s, old, new: log.append(new)]
+        )
 
     path = Watched(v=4).save(tmp_path / "w")
     log.clear()

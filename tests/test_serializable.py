@@ -201,7 +201,8 @@ def test_register_primitive_and_dataset_types(roundtrip: Any) -> None:
             self.coefs, self.var = list(coefs), var
 
     Serializable.register_dataset_type(
-        Poly, lambda p: (np.asarray(p.coefs, dtype=float), {"var": p.var}),
+        Poly,
+        lambda p: (np.asarray(p.coefs, dtype=float), {"var": p.var}),
         lambda arr, attrs: Poly(arr.tolist(), attrs["var"]),
     )
     try:

@@ -10,7 +10,7 @@ order).  A dict whose keys are all plain names is a group of members named by ke
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import h5py
 import numpy as np
@@ -59,7 +59,7 @@ class SequenceCodec(Codec):
     read_tags = ("tuple", "set", "frozenset")
     types = (list, tuple, set, frozenset)
     subclasses = False
-    _types = {"list": list, "tuple": tuple, "set": set, "frozenset": frozenset}
+    _types: ClassVar[dict[str, type]] = {"list": list, "tuple": tuple, "set": set, "frozenset": frozenset}
 
     def children(self, value: Any) -> Any:
         return value

@@ -34,7 +34,7 @@ class ObjectCodec(Codec):
         if not isinstance(node, h5py.Group):
             raise ctx.error(FileFormatError, "an object must be a group", getattr(node, "path", None))
         tag = str_attr(node, CLASS_ATTR, ctx)
-        cls = Serializable.class_for_tag(tag)
+        cls: Any = Serializable.class_for_tag(tag)
         if cls is None:
             return _unknown(tag, node, ctx)
         stored = _stored_version(node, ctx)

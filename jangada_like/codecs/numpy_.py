@@ -51,7 +51,9 @@ def to_stored(arr: np.ndarray, ctx: Any) -> tuple[np.ndarray, dict[str, Any]]:
 
 def _check_fields(dtype: np.dtype[Any], ctx: Any) -> None:
     for name, (sub, *_rest) in (dtype.fields or {}).items():
-        if sub.kind in "OUmM" or (sub.fields and _check_fields(sub, ctx)):
+        if sub.fields:
+            _check_fields(sub, ctx)
+        elif sub.kind in "OUmM":
             msg = f"structured field {name!r} has dtype {sub}, which HDF5 compounds cannot hold"
             raise ctx.error(UnsupportedTypeError, msg)
 

@@ -92,7 +92,8 @@ class _InstantCodec(Codec):
         unit = value.unit
         tz = tz_name(getattr(value, "tz", None))
         if isinstance(value, pd.Index):
-            return np.asarray(value.asi8, dtype=np.int64), unit, tz
+            index: Any = value
+            return np.asarray(index.asi8, dtype=np.int64), unit, tz
         return np.array(value._value, dtype=np.int64), unit, tz
 
     def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
@@ -145,7 +146,8 @@ class _InstantCodec(Codec):
         from .._engine import Context
 
         ctx = Context(dset.file)
-        unit, tz = _unit(dset, ctx), _attr_str(dset, "timezone", ctx)
+        unit: Any = _unit(dset, ctx)
+        tz = _attr_str(dset, "timezone", ctx)
         if self.kind == "timedelta":
             return np.asarray(pd.to_timedelta(np.atleast_1d(value)).as_unit(unit).asi8)
         index = pd.DatetimeIndex(np.atleast_1d(np.asarray(value, dtype=object)))
@@ -212,7 +214,7 @@ def write_column(values: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
     """Store one column (a Series' values, an Index's values) keeping its dtype."""
     if type(values) is pd.arrays.NumpyExtensionArray:
         values = values.to_numpy()
-    dtype = values.dtype
+    dtype: Any = values.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         ctx.encode(pd.Categorical(values), parent, name)
     elif isinstance(dtype, pd.DatetimeTZDtype) or getattr(dtype, "kind", "") == "M":
@@ -222,8 +224,8 @@ def write_column(values: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
     elif isinstance(dtype, pd.StringDtype):
         _write_masked(values, parent, name, ctx, fill="", store=object)
     elif isinstance(dtype, pd.api.extensions.ExtensionDtype) and hasattr(values, "_mask"):
-        _write_masked(values, parent, name, ctx, fill=0, store=dtype.numpy_dtype)
-    elif isinstance(dtype, np.dtype) and dtype != object:
+        _write_masked(values, parent, name, ctx, fill=0, store=getattr(dtype, "numpy_dtype", None))
+    elif isinstance(dtype, np.dtype) and dtype.kind != "O":
         dset = write_array(np.asarray(values), parent, name, "pandas.array", ctx)
         dset.attrs["dtype"] = str(dtype)
     elif isinstance(dtype, np.dtype):
@@ -237,11 +239,15 @@ def _write_masked(values: Any, parent: h5py.Group, name: str, ctx: Any, fill: An
     group = ctx.create_group(parent, name, CONTAINER_ATTR, "pandas.masked")
     dtype = values.dtype
     mask = np.asarray(pd.isna(values), dtype=bool)
-    data = np.asarray(values.to_numpy(dtype=object, na_value=fill) if store is object
-                      else values.to_numpy(dtype=store, na_value=fill))
+    data = np.asarray(
+        values.to_numpy(dtype=object, na_value=fill)
+        if store is object
+        else values.to_numpy(dtype=store, na_value=fill)
+    )
     if store is object:
-        write_array(data.astype(str) if data.size else data.astype("U1"), group, "values",
-                    "numpy.ndarray", ctx)
+        write_array(
+            data.astype(str) if data.size else data.astype("U1"), group, "values", "numpy.ndarray", ctx
+        )
         group.attrs["storage"] = dtype.storage
         group.attrs["na_value"] = "NA" if dtype.na_value is pd.NA else "nan"
     else:
@@ -277,13 +283,15 @@ def _read_masked(group: h5py.Group, ctx: Any) -> Any:
     try:
         if storage is not None:
             na = pd.NA if _attr_str(group, "na_value", ctx) == "NA" else np.nan
-            dtype = pd.StringDtype(storage if _has_storage(storage) else "python", na_value=na)
+            make: Any = pd.StringDtype
+            dtype = make(storage if _has_storage(storage) else "python", na_value=na)
             data = values.astype(object)
             data[mask] = dtype.na_value
             return pd.array(data, dtype=dtype)
-        data = pd.array(values, dtype=dtype_name)
-        data[mask] = pd.NA
-        return data
+        build: Any = pd.array
+        masked = build(values, dtype=dtype_name)
+        masked[mask] = pd.NA
+        return masked
     except (TypeError, ValueError) as exc:
         raise ctx.error(FileFormatError, f"bad masked column: {exc}", group.name) from None
 

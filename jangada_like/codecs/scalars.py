@@ -18,7 +18,7 @@ paths      the path text ``[pathlib.Path]`` (relative stays relative)
 from __future__ import annotations
 
 import pathlib
-from typing import Any
+from typing import Any, ClassVar
 
 import h5py
 import numpy as np
@@ -175,7 +175,7 @@ class PathCodec(Codec):
     tag = "pathlib.Path"
     read_tags = ("pathlib.PurePosixPath", "pathlib.PureWindowsPath")
     types = (pathlib.PurePath,)
-    _classes = {
+    _classes: ClassVar[dict[str, type]] = {
         "pathlib.Path": pathlib.Path,
         "pathlib.PurePosixPath": pathlib.PurePosixPath,
         "pathlib.PureWindowsPath": pathlib.PureWindowsPath,
