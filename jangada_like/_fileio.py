@@ -14,6 +14,7 @@ import h5py
 from ._engine import Context, deep_recursion
 from ._h5 import FORMAT_ATTR, FORMAT_VERSION, LIBRARY_ATTR, ROOT
 from ._locking import FileLock
+from ._recovery import recover
 from ._version import __version__
 from .errors import ClassMismatchError, FileFormatError, FormatVersionError, MissingRootError
 from .registry import default_registry
@@ -24,13 +25,19 @@ LIBVER = ("v110", "v110")
 TMP_SUFFIX = ".jltmp"
 
 
-def open_h5(path: str | os.PathLike[str], mode: str, **kwargs: Any) -> h5py.File:
-    """Open with our defaults (our own flock replaces HDF5's lock); errors name the file."""
+def open_h5(path: str | os.PathLike[str], mode: str, *, locked: bool = False, **kwargs: Any) -> h5py.File:
+    """Open with our defaults (our own flock replaces HDF5's lock); errors name the file.
+
+    ``locked`` says the caller holds the file's lock, so no live writer exists and consistency
+    flags left by a crashed writer may be cleared (see :mod:`jangada_like._recovery`).
+    """
     try:
         return h5py.File(path, mode, libver=LIBVER, locking=False, **kwargs)
     except FileNotFoundError:
         raise FileNotFoundError(f"Path {os.fspath(path)} does not exist") from None
     except OSError as exc:
+        if locked and "consistency flags" in str(exc) and recover(path):
+            return open_h5(path, mode, **kwargs)
         msg = f"cannot open '{os.fspath(path)}' as HDF5 (mode {mode!r}): {exc}"
         raise FileFormatError(msg, file=path) from None
 
@@ -122,7 +129,7 @@ def load_file(
     name = os.fspath(path)
     if not Path(name).is_file():
         raise FileNotFoundError(f"Path {name} does not exist")
-    with FileLock(name, exclusive=False, timeout=timeout), open_h5(name, "r") as f:
+    with FileLock(name, exclusive=False, timeout=timeout), open_h5(name, "r", locked=True) as f:
         ctx = Context(f, strict=strict, file_name=name)
         return decode_root(f, ctx, expected, into=into)
 

@@ -95,7 +95,9 @@ class Session:
 
     def flush(self) -> None:
         if self.is_open and self.writable:
+            self._write_changed_in_place()
             self.file.flush()  # type: ignore[union-attr]
+            os.fsync(self.file.id.get_vfd_handle())  # type: ignore[union-attr]
 
     def proxy(self, dset: h5py.Dataset, codec: Any) -> ProxyDataset:
         return ProxyDataset(self, dset, codec)
@@ -121,14 +123,14 @@ class Session:
             self._lock = FileLock(self.path, exclusive=self.mode != "r", timeout=self.timeout)
             self._lock.acquire()
         if self.mode == "w":
-            self.file = open_h5(self.path, "w")
+            self.file = open_h5(self.path, "w", locked=True)
             obj._init_values(self.values)
             ctx = Context(self.file, session=self, file_name=self.path)
             encode_root(obj, self.file, ctx)
             self._adopt(ctx)
         else:
             kwargs = {"swmr": True} if self.swmr and self.mode == "r" else {}
-            self.file = open_h5(self.path, self.mode, **kwargs)
+            self.file = open_h5(self.path, self.mode, locked=self._lock is not None, **kwargs)
             ctx = Context(self.file, session=self, lazy=True, strict=self.strict, file_name=self.path)
             decode_root(self.file, ctx, type(obj), into=obj)
         if self.swmr and self.mode != "r":

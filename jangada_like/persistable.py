@@ -146,6 +146,20 @@ class Persistable(Serializable):
         if session is not None:
             session.exit()
 
+    def flush(self) -> None:
+        """Inside a ``with`` block: make everything written so far durable on disk.
+
+        After ``flush()`` returns, a crash of this process loses nothing written before it.
+
+        Examples
+        --------
+        ``with Run(path, mode="a") as run: run.data.append(row); run.flush()``
+        """
+        session = self.__dict__.get("_jl_session_")
+        if session is None or not session.is_open:
+            raise TypeError(f"{type(self).__qualname__}.flush() works only inside a `with` block")
+        session.flush()
+
     def save(
         self,
         path: str | os.PathLike[str],

@@ -1,0 +1,92 @@
+"""Functions run in child processes by the concurrency and crash tests (importable by spawn)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from jangada_like import Persistable, SerializableProperty
+
+
+class Log(Persistable, tag="tests.workers.log"):
+    """Rows of (writer, sequence number) appended by several processes."""
+
+    rows = SerializableProperty(default=None)
+    note = SerializableProperty(default="")
+
+
+def append_rows(path: str, writer: int, count: int, timeout: float) -> int:
+    """Open ``count`` sessions one after the other, each appending one row."""
+    for k in range(count):
+        with Log(path, mode="r+", timeout=timeout) as log:
+            log.rows.append(np.array([writer, k], dtype=np.int64))
+    return count
+
+
+def hold_lock(path: str, seconds: float, ready: str) -> None:
+    """Hold the write lock for ``seconds``; touch ``ready`` once it is held."""
+    with Log(path, mode="r+"):
+        Path(ready).touch()
+        time.sleep(seconds)
+
+
+def swmr_writer(path: str, batches: int, ready: str) -> None:
+    """Append ``batches`` batches of consecutive integers in SWMR mode, flushing each."""
+    with Log(path, mode="r+", swmr=True) as log:
+        Path(ready).touch()
+        start = log.rows.shape[0]
+        for b in range(batches):
+            values = np.arange(start + 10 * b, start + 10 * (b + 1), dtype=np.int64)
+            log.rows.append(np.stack([values, values], axis=1))
+            log.flush()
+            time.sleep(0.01)
+
+
+def swmr_reader(path: str, seconds: float) -> list[int]:
+    """Follow a SWMR writer; return the lengths seen, checking each is a consistent prefix."""
+    lengths = []
+    deadline = time.monotonic() + seconds
+    with Log(path, mode="r", swmr=True) as log:
+        while time.monotonic() < deadline:
+            n = log.rows.refresh()[0]
+            data = log.rows[:n]
+            expected = np.arange(n)
+            if not (np.array_equal(data[:, 0], expected) and np.array_equal(data[:, 1], expected)):
+                raise AssertionError(f"torn or inconsistent prefix of length {n}")
+            lengths.append(n)
+            time.sleep(0.005)
+    return lengths
+
+
+def append_until_killed(path: str, ready: str) -> None:
+    """Append rows forever, flushing every 10; the parent kills this process."""
+    with Log(path, mode="r+") as log:
+        n = log.rows.shape[0]
+        Path(ready).touch()
+        while True:
+            log.rows.append(np.array([n, n], dtype=np.int64))
+            n += 1
+            if n % 10 == 0:
+                log.flush()
+                with open(ready, "w") as f:
+                    f.write(str(n))
+
+
+def save_forever(path: str, ready: str) -> None:
+    """Save objects of growing size to ``path`` until killed."""
+    n = 0
+    Path(ready).touch()
+    while True:
+        n += 1
+        Log(rows=np.full((1000 * (n % 7 + 1), 2), n, dtype=np.int64), note=f"save {n}").save(path)
+
+
+if __name__ == "__main__":
+    func = globals()[sys.argv[1]]
+    args = [float(a) if a.replace(".", "", 1).isdigit() and "." in a else a for a in sys.argv[2:]]
+    func(*[int(a) if isinstance(a, str) and a.isdigit() else a for a in args])
+    os._exit(0)
