@@ -80,12 +80,12 @@ class Context:
         return cls(message, file=self.file_name, path=path, prop=self.prop)
 
     @contextlib.contextmanager
-    def _at(self, path: str) -> Iterator[None]:
+    def _at(self, path: str, reading: bool = False) -> Iterator[None]:
         self.depth += 1
-        if self.depth > MAX_DEPTH:
-            msg = f"nesting deeper than MAX_DEPTH={MAX_DEPTH} levels"
-            raise self.error(NestingTooDeepError, msg, path)
         try:
+            if self.depth > MAX_DEPTH:
+                msg = f"nesting deeper than MAX_DEPTH={MAX_DEPTH} levels (jangada_like.MAX_DEPTH)"
+                raise self.error(NestingTooDeepError, msg, path)
             yield
         except JangadaError as exc:
             exc.add_context(file=self.file_name, path=path, prop=self.prop)
@@ -93,7 +93,10 @@ class Context:
         except RecursionError:
             msg = "nesting too deep for the interpreter's recursion limit"
             raise self.error(NestingTooDeepError, msg, path) from None
-        except (OSError, TypeError, ValueError, KeyError, RuntimeError) as exc:
+        except Exception as exc:
+            if reading:  # whatever breaks while reading a file is a broken (or hostile) file
+                msg = f"cannot read {self.prop or 'this value'}: {type(exc).__name__}: {exc}"
+                raise self.error(FileFormatError, msg, path) from exc
             if not getattr(exc, "_jl_noted", False):
                 where = f"at HDF5 path '{path}' of file '{self.file_name}'"
                 add_note(exc, f"while processing {self.prop or 'a value'} {where}")
@@ -227,12 +230,14 @@ class Context:
     def decode(self, node: Any) -> Any:
         """Read the value stored at ``node`` (an attribute, a dataset or a group)."""
         path = node.path if isinstance(node, AttrNode) else node.name
-        with self._at(path):
+        with self._at(path, reading=True):
             if isinstance(node, AttrNode):
                 return self.codec_for(node).decode(node, self)
             key = node.id
             if key in self._read:
                 return self._read[key]
+            if isinstance(node, h5py.Dataset) and not self.lazy:
+                _h5.check_readable(node, self)
             value = self.codec_for(node).decode(node, self)
             self._read.setdefault(key, value)
             return self._read[key]

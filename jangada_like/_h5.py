@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import h5py
 import numpy as np
 
-from .errors import FileFormatError
+from .errors import DatasetTooLargeError, FileFormatError
 
 CLASS_ATTR = "__class__"
 CONTAINER_ATTR = "__container_type__"
@@ -88,6 +89,27 @@ def refuse_virtual(node: Any, ctx: Any) -> None:
     if isinstance(node, h5py.Dataset) and node.is_virtual:
         msg = "virtual dataset refused (it would read other files)"
         raise ctx.error(FileFormatError, msg, node.name)
+
+
+def _memory_bytes() -> int:
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 1 << 40
+
+
+def check_readable(dset: h5py.Dataset, ctx: Any) -> None:
+    """Refuse to read a dataset eagerly that cannot fit in memory (a tiny hostile file can
+    declare 10**18 elements); lazy access still works."""
+    try:
+        count = math.prod(dset.shape) if dset.shape is not None else 0
+    except TypeError:
+        count = 0
+    nbytes = count * max(dset.dtype.itemsize, 1)
+    if nbytes > _memory_bytes():
+        msg = f"dataset of shape {dset.shape} ({nbytes:,} bytes) exceeds this machine's memory: "
+        msg += "open the file lazily (`with Cls(path, mode='r') as obj`) and read slices"
+        raise ctx.error(DatasetTooLargeError, msg, dset.name)
 
 
 def growth_chunks(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:

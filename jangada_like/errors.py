@@ -20,6 +20,7 @@ from typing import Any
 
 __all__ = [
     "CastingError",
+    "DatasetTooLargeError",
     "ClassMismatchError",
     "FileFormatError",
     "FileLockedError",
@@ -171,6 +172,16 @@ class ClassMismatchError(JangadaError, TypeError):
     Examples
     --------
     >>> issubclass(ClassMismatchError, TypeError)
+    True
+    """
+
+
+class DatasetTooLargeError(JangadaError, ValueError):
+    """A dataset is too large to read into memory at once (read it lazily instead).
+
+    Examples
+    --------
+    >>> issubclass(DatasetTooLargeError, ValueError)
     True
     """
 

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from ._fileio import load_file, save_file
 from ._session import MODES, Session
+from .errors import ShapeMismatchError
 from .properties import SerializableProperty  # noqa: F401  (used by the doctests)
 from .proxy import ProxyDataset
 from .serializable import Serializable
@@ -159,6 +160,52 @@ class Persistable(Serializable):
         if session is None or not session.is_open:
             raise TypeError(f"{type(self).__qualname__}.flush() works only inside a `with` block")
         session.flush()
+
+    def append(self, *, cast: bool = False, **series: Any) -> dict[str, tuple[int, ...]]:
+        """Inside a ``with`` block: append to several array properties together.
+
+        Every series is checked (shape, dtype, time zone) before anything is written, and all
+        must add the same number of rows, so aligned series (timestamps and values of one
+        measurement) never get different lengths.  Returns the new shapes.
+
+        Examples
+        --------
+        ``with Run(path, mode="r+") as run: run.append(time=t, value=v)``
+        """
+        proxies = {}
+        for name, values in series.items():
+            proxy = getattr(self, name)
+            if not isinstance(proxy, ProxyDataset):
+                msg = f"{type(self).__qualname__}.{name} is not a lazy dataset: append works on "
+                msg += "array properties inside a `with Cls(path, mode='r+')` block"
+                raise TypeError(msg)
+            proxies[name] = (proxy, *proxy._prepare_append(values, 0, cast))
+        lengths = {name: arr.shape[axis] for name, (_, arr, axis) in proxies.items()}
+        if len(set(lengths.values())) > 1:
+            raise ShapeMismatchError(f"aligned series must add the same number of rows, got {lengths}")
+        shapes = {name: proxy._commit_append(arr, axis) for name, (proxy, arr, axis) in proxies.items()}
+        session = self.__dict__.get("_jl_session_")
+        if session is not None and session.swmr:
+            session.flush()
+        return shapes
+
+    def refresh(self, *names: str) -> int:
+        """Inside a ``with`` block: re-read the shapes of array properties (for ``swmr=True``
+        readers) and return the length all of them (or those named) have in common.
+
+        Examples
+        --------
+        ``with Run(path, mode="r", swmr=True) as run: n = run.refresh("time", "value")``
+        """
+        chosen = names or tuple(type(self).copiable_properties)
+        lengths = []
+        for name in chosen:
+            value = getattr(self, name)
+            if isinstance(value, ProxyDataset) and value.ndim > 0:
+                lengths.append(value.refresh()[0])
+        if not lengths:
+            raise TypeError(f"no lazy array properties among {list(chosen)}")
+        return min(lengths)
 
     def save(
         self,

@@ -188,6 +188,11 @@ class ProxyDataset:
         --------
         See the module docstring.
         """
+        arr, axis = self._prepare_append(values, axis, cast)
+        return self._commit_append(arr, axis)
+
+    def _prepare_append(self, values: Any, axis: int, cast: bool) -> tuple[np.ndarray, int]:
+        """Check and convert, writing nothing (so several series can be checked first)."""
         dset = self._writable()
         if dset.ndim == 0:
             msg = "a 0-d dataset cannot grow: store np.atleast_1d(value) (or a 1-D array) "
@@ -207,6 +212,10 @@ class ProxyDataset:
             msg = f"cannot append data of shape {arr.shape} to a dataset of shape {dset.shape} "
             msg += f"along axis {axis}: the other dimensions must be {expected}"
             raise ShapeMismatchError(msg, file=self._file, path=self._path)
+        return arr, axis
+
+    def _commit_append(self, arr: np.ndarray, axis: int) -> tuple[int, ...]:
+        dset = self.dataset
         old = dset.shape[axis]
         dset.resize(old + arr.shape[axis], axis=axis)
         index = tuple(slice(old, None) if i == axis else slice(None) for i in range(dset.ndim))

@@ -327,3 +327,31 @@ def test_pickled_proxy_is_read_only_handle(grid: Path) -> None:
     assert clone.shape == (5, 4) and clone[1, 1] == 5.0
     with pytest.raises(ReadOnlyError):
         clone[0, 0] = 1.0
+
+
+def test_aligned_append_checks_everything_before_writing(tmp_path: Path) -> None:
+    idx = pd.date_range("2024-01-01", periods=2, freq="s", tz="UTC")
+    path = Run(time=idx, data=np.zeros(2)).save(tmp_path / "aligned")
+    with Run(path, mode="r+") as run:
+        t = pd.date_range("2024-01-01 00:00:02", periods=3, freq="s", tz="UTC")
+        assert run.append(time=t, data=np.ones(3)) == {"time": (5,), "data": (5,)}
+        with pytest.raises(ShapeMismatchError, match="same number of rows"):
+            run.append(time=t[:1], data=np.ones(2))
+        with pytest.raises(CastingError):
+            run.append(time=t.tz_convert(None), data=np.ones(3))
+        assert run.refresh() == 5 and run.refresh("data") == 5
+        with pytest.raises(TypeError, match="not a lazy dataset"):
+            run.append(name=["x"])
+    back = Run.load(path)
+    assert len(back.time) == len(back.data) == 5
+
+
+def test_chunks_can_be_overridden_per_property(tmp_path: Path) -> None:
+    class Tuned(Persistable):
+        series = SerializableProperty(default=None, chunks=(4096, 2))
+        rows = SerializableProperty(default=None, chunks=256)
+
+    path = Tuned(series=np.zeros((10, 2)), rows=np.zeros((3, 5))).save(tmp_path / "tuned")
+    with h5py.File(path, "r") as f:
+        assert f["root/series"].chunks == (4096, 2)
+        assert f["root/rows"].chunks == (256, 5)

@@ -82,6 +82,8 @@ def read(dset: h5py.Dataset, key: Any = ()) -> Any:
     target = dset.attrs.get(DTYPE_ATTR)
     if target is None:
         out = dset[key]
+        if dset.ndim == 0 and not isinstance(out, np.ndarray):
+            out = np.asarray(out, dtype=dset.dtype)  # keeps byte order and exact dtype
     else:
         dtype = _safe_dtype(target, dset)
         if dtype.kind == "U":
