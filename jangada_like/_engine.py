@@ -163,10 +163,11 @@ class Context:
                 entry[1].pop(name, None)
 
     def create_dataset(
-        self, parent: h5py.Group, name: str, data: np.ndarray, tag: str, **attrs: Any
+        self, parent: h5py.Group, name: str, data: np.ndarray, tag: str, *, fillvalue: Any = None, **attrs: Any
     ) -> h5py.Dataset:
         """Create a chunked dataset resizable along axis 0 (0-d data: a scalar dataset)."""
-        dset = _h5.create_dataset(parent, name, data, self.storage)
+        storage = self.storage if fillvalue is None else {**self.storage, "fillvalue": fillvalue}
+        dset = _h5.create_dataset(parent, name, data, storage)
         dset.attrs[DATASET_ATTR] = tag
         for key, value in attrs.items():
             if value is not None:

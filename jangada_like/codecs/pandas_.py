@@ -101,7 +101,8 @@ class _InstantCodec(Codec):
             ints, unit, tz = self.ints(value)
         except UnsupportedTypeError as exc:
             raise ctx.error(UnsupportedTypeError, exc.message) from None
-        dset = ctx.create_dataset(parent, name, ints, self.tag, unit=unit, timezone=tz)
+        # rows created by writing past the end are NaT, not the epoch
+        dset = ctx.create_dataset(parent, name, ints, self.tag, fillvalue=_NAT, unit=unit, timezone=tz)
         if not self.scalar:
             freq = getattr(value, "freqstr", None)
             if freq is not None:
