@@ -11,9 +11,10 @@ import contextlib
 import json
 import os
 import sys
+import threading
 import warnings
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import h5py
 import numpy as np
@@ -24,26 +25,87 @@ from .codecs.base import AttrNode, Codec
 from .errors import FileFormatError, JangadaError, NestingTooDeepError, UnsupportedTypeError, add_note
 from .registry import CodecRegistry, default_registry
 
-__all__ = ["MAX_DEPTH", "Context"]
+__all__ = ["MAX_DEPTH", "Context", "walk"]
+
+T = TypeVar("T")
+
+
+def _short(path: str) -> str:
+    """An HDF5 path short enough for a message (deep trees have very long ones)."""
+    return path if len(path) <= 160 else f"{path[:70]}/…({path.count('/')} levels)…/{path[-70:]}"
+
 
 #: deepest nesting of objects and containers that save and load accept
-MAX_DEPTH = 10_000
-_FRAMES_PER_LEVEL = 8
+MAX_DEPTH = 25_000
+#: trees deeper than this are walked in a helper thread with a large stack
+SHALLOW_DEPTH = 150
+_FRAMES_PER_LEVEL = 6
+_STACK_BYTES = 1 << 30  # virtual: only the pages a deep walk touches are ever used
+
+_limit_lock = threading.Lock()
+_limit_users = 0
+_limit_saved = 0
 
 
 class UnknownPropertyWarning(UserWarning):
     """A file holds a property that the class no longer declares; it is kept on the object."""
 
 
+class _TooDeepForStack(Exception):
+    """Raised on the caller's thread when a walk must be redone on a large stack."""
+
+
 @contextlib.contextmanager
-def deep_recursion() -> Iterator[None]:
-    """Let the walk reach :data:`MAX_DEPTH` levels without ``RecursionError``."""
-    old = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old, MAX_DEPTH * _FRAMES_PER_LEVEL + 1000))
+def _raised_recursion_limit() -> Iterator[None]:
+    """Raise the interpreter's recursion limit while any deep walk runs (shared by threads)."""
+    global _limit_users, _limit_saved
+    with _limit_lock:
+        if _limit_users == 0:
+            _limit_saved = sys.getrecursionlimit()
+            sys.setrecursionlimit(max(_limit_saved, MAX_DEPTH * _FRAMES_PER_LEVEL + 2000))
+        _limit_users += 1
     try:
         yield
     finally:
-        sys.setrecursionlimit(old)
+        with _limit_lock:
+            _limit_users -= 1
+            if _limit_users == 0:
+                sys.setrecursionlimit(_limit_saved)
+
+
+def run_deep(fn: Callable[[], T]) -> T:
+    """Run ``fn`` on a thread with a large stack and a high recursion limit (deep trees)."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            with _raised_recursion_limit():
+                box["value"] = fn()
+        except BaseException as exc:  # handed back to the caller's thread
+            box["error"] = exc
+
+    with _limit_lock:
+        old = threading.stack_size()
+        threading.stack_size(_STACK_BYTES)
+        try:
+            worker = threading.Thread(target=target, name="jangada_like-deep-walk")
+            worker.start()
+        finally:
+            threading.stack_size(old)
+    worker.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]  # type: ignore[no-any-return]
+
+
+def walk(fn: Callable[[], T], *, deep: bool | None = None) -> T:
+    """Run a tree walk: on this thread while it is shallow, else again on a large stack."""
+    if deep:
+        return run_deep(fn)
+    try:
+        return fn()
+    except _TooDeepForStack:
+        return run_deep(fn)
 
 
 class Context:
@@ -79,44 +141,60 @@ class Context:
         """Build an error of class ``cls`` carrying this context."""
         return cls(message, file=self.file_name, path=path, prop=self.prop)
 
-    @contextlib.contextmanager
-    def _at(self, path: str, reading: bool = False) -> Iterator[None]:
-        self.depth += 1
-        try:
-            if self.depth > MAX_DEPTH:
-                msg = f"nesting deeper than MAX_DEPTH={MAX_DEPTH} levels (jangada_like.MAX_DEPTH)"
-                raise self.error(NestingTooDeepError, msg, path)
-            yield
-        except JangadaError as exc:
+    def reset(self) -> None:
+        """Forget what a previous (abandoned) walk read, before walking again."""
+        self.depth = 0
+        self._read.clear()
+        self._written.clear()
+        self._pending_tags.clear()
+
+    def _fail(self, exc: Exception, path: str, reading: bool) -> BaseException:
+        """The exception to raise for ``exc`` at ``path``: context added, file errors wrapped."""
+        if isinstance(exc, JangadaError):
             exc.add_context(file=self.file_name, path=path, prop=self.prop)
-            raise
-        except RecursionError:
+            return exc
+        if isinstance(exc, (RecursionError, _TooDeepForStack)):
+            if threading.current_thread().name != "jangada_like-deep-walk":
+                return _TooDeepForStack()
             msg = "nesting too deep for the interpreter's recursion limit"
-            raise self.error(NestingTooDeepError, msg, path) from None
-        except Exception as exc:
-            if reading:  # whatever breaks while reading a file is a broken (or hostile) file
-                msg = f"cannot read {self.prop or 'this value'}: {type(exc).__name__}: {exc}"
-                raise self.error(FileFormatError, msg, path) from exc
-            if not getattr(exc, "_jl_noted", False):
-                where = f"at HDF5 path '{path}' of file '{self.file_name}'"
-                add_note(exc, f"while processing {self.prop or 'a value'} {where}")
-                setattr(exc, "_jl_noted", True)  # noqa: B010
-            raise
-        finally:
-            self.depth -= 1
+            return self.error(NestingTooDeepError, msg, path)
+        if reading:  # whatever breaks while reading a file is a broken (or hostile) file
+            msg = f"cannot read {self.prop or 'this value'}: {type(exc).__name__}: {exc}"
+            return self.error(FileFormatError, msg, path)
+        if not getattr(exc, "_jl_noted", False):
+            where = f"at HDF5 path '{_short(path)}' of file '{self.file_name}'"
+            add_note(exc, f"while processing {self.prop or 'a value'} {where}")
+            setattr(exc, "_jl_noted", True)  # noqa: B010
+        return exc
+
+    def _enter(self, path: str) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            msg = f"nesting deeper than MAX_DEPTH={MAX_DEPTH} levels (jangada_like.MAX_DEPTH)"
+            raise self.error(NestingTooDeepError, msg, path)
+        if self.depth > SHALLOW_DEPTH and threading.current_thread().name != "jangada_like-deep-walk":
+            raise _TooDeepForStack()
 
     # -- writing ---------------------------------------------------------------------------------
 
     def encode(self, value: Any, parent: h5py.Group, name: str) -> None:
         """Write ``value`` as ``parent[name]`` with the codec registered for its type."""
         path = join(parent.name, name)
-        with self._at(path):
+        try:
+            self._enter(path)
             shared = self._written.get(id(value))
             if shared is not None and shared[1] is value:
                 parent[name] = self.file[shared[0]]  # a hard link: stored once, loads as one
                 return
             codec = self.registry.lookup_type(type(value), file=self.file_name, path=path, prop=self.prop)
             codec.encode(value, parent, name, self)
+        except Exception as exc:
+            new = self._fail(exc, path, reading=False)
+            if new is exc:
+                raise
+            raise new from (None if isinstance(new, _TooDeepForStack) else exc)
+        finally:
+            self.depth -= 1
 
     def remember(self, value: Any, node: h5py.HLObject) -> None:
         """Record that ``value`` now lives at ``node`` so later references become hard links."""
@@ -163,7 +241,14 @@ class Context:
                 entry[1].pop(name, None)
 
     def create_dataset(
-        self, parent: h5py.Group, name: str, data: np.ndarray, tag: str, *, fillvalue: Any = None, **attrs: Any
+        self,
+        parent: h5py.Group,
+        name: str,
+        data: np.ndarray,
+        tag: str,
+        *,
+        fillvalue: Any = None,
+        **attrs: Any,
     ) -> h5py.Dataset:
         """Create a chunked dataset resizable along axis 0 (0-d data: a scalar dataset)."""
         storage = self.storage if fillvalue is None else {**self.storage, "fillvalue": fillvalue}
@@ -231,7 +316,8 @@ class Context:
     def decode(self, node: Any) -> Any:
         """Read the value stored at ``node`` (an attribute, a dataset or a group)."""
         path = node.path if isinstance(node, AttrNode) else node.name
-        with self._at(path, reading=True):
+        try:
+            self._enter(path)
             if isinstance(node, AttrNode):
                 return self.codec_for(node).decode(node, self)
             key = node.id
@@ -242,6 +328,13 @@ class Context:
             value = self.codec_for(node).decode(node, self)
             self._read.setdefault(key, value)
             return self._read[key]
+        except Exception as exc:
+            new = self._fail(exc, path, reading=True)
+            if new is exc:
+                raise
+            raise new from (None if isinstance(new, _TooDeepForStack) else exc)
+        finally:
+            self.depth -= 1
 
     def seen(self, node: h5py.HLObject, value: Any) -> None:
         """Record a value before its children are read, so cycles resolve to it."""

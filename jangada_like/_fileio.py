@@ -11,12 +11,18 @@ from typing import Any
 
 import h5py
 
-from ._engine import Context, deep_recursion
+from ._engine import MAX_DEPTH, SHALLOW_DEPTH, Context, walk
 from ._h5 import FORMAT_ATTR, FORMAT_VERSION, LIBRARY_ATTR, ROOT
 from ._locking import FileLock
 from ._recovery import recover
 from ._version import __version__
-from .errors import ClassMismatchError, FileFormatError, FormatVersionError, MissingRootError
+from .errors import (
+    ClassMismatchError,
+    FileFormatError,
+    FormatVersionError,
+    MissingRootError,
+    NestingTooDeepError,
+)
 from .registry import default_registry
 
 #: HDF5 object formats of 1.10: readable by h5dump 1.10, required for SWMR, and with chunk
@@ -68,12 +74,18 @@ def check_header(f: h5py.File, name: str) -> int:
     return version
 
 
-def encode_root(obj: Any, f: h5py.File, ctx: Context) -> None:
+def encode_root(obj: Any, f: h5py.File, ctx: Context, *, deep: bool | None = None) -> None:
     """Write ``obj`` as ``/root`` of an empty, open file."""
     write_header(f)
-    with deep_recursion():
+
+    def run() -> None:
+        for name in list(f):  # a retry on a large stack starts from an empty file
+            del f[name]
+        ctx.depth = 0
         ctx.encode(obj, f, ROOT)
         ctx.flush_tags()
+
+    walk(run, deep=deep)
 
 
 def decode_root(f: h5py.File, ctx: Context, expected: type | None, into: Any = None) -> Any:
@@ -86,15 +98,19 @@ def decode_root(f: h5py.File, ctx: Context, expected: type | None, into: Any = N
     if not isinstance(root, h5py.Group):
         raise FileFormatError("'/root' must be a group", file=ctx.file_name, path="/root")
     _check_class(root, ctx, expected)
-    with deep_recursion():
-        if into is not None:
-            found = type(into).class_for_tag(str(root.attrs.get("__class__")))
-            if found is not type(into):
-                msg = f"the file holds a {getattr(found, '__qualname__', found)}, not a "
-                msg += f"{type(into).__qualname__}: use {type(into).__qualname__}.load(path)"
-                raise ClassMismatchError(msg, file=ctx.file_name, path="/root")
-            return ctx.decode_object(root, type(into), into=into)
+    return walk(lambda: _decode_root(root, ctx, into))
+
+
+def _decode_root(root: h5py.Group, ctx: Context, into: Any) -> Any:
+    ctx.reset()
+    if into is None:
         return ctx.decode(root)
+    found = type(into).class_for_tag(str(root.attrs.get("__class__")))
+    if found is not type(into):
+        msg = f"the file holds a {getattr(found, '__qualname__', found)}, not a "
+        msg += f"{type(into).__qualname__}: use {type(into).__qualname__}.load(path)"
+        raise ClassMismatchError(msg, file=ctx.file_name, path="/root")
+    return ctx.decode_object(root, type(into), into=into)
 
 
 def _check_class(root: h5py.Group, ctx: Context, expected: type | None) -> None:
@@ -155,19 +171,25 @@ def atomic_target(path: Path) -> Iterator[Path]:
 
 def save_file(obj: Any, path: Path) -> None:
     """Atomically write ``obj`` to ``path``."""
-    validate(obj, os.fspath(path))
+    depth = validate(obj, os.fspath(path))
     with atomic_target(path) as tmp, open_h5(tmp, "w") as f:
-        encode_root(obj, f, Context(f, file_name=os.fspath(path)))
+        encode_root(obj, f, Context(f, file_name=os.fspath(path)), deep=depth > SHALLOW_DEPTH)
 
 
-def validate(obj: Any, name: str) -> None:
-    """Check that every value in the tree has a codec before any file is touched."""
+def validate(obj: Any, name: str) -> int:
+    """Check that every value in the tree has a codec before any file is touched; return the
+    depth of the tree."""
     from .serializable import Serializable
 
-    stack: list[tuple[Any, str, str | None]] = [(obj, "/root", None)]
+    stack: list[tuple[Any, str, str | None, int]] = [(obj, "/root", None, 1)]
     seen: set[int] = set()
+    deepest = 0
     while stack:
-        value, where, prop = stack.pop()
+        value, where, prop, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_DEPTH:
+            msg = f"the tree is nested deeper than MAX_DEPTH={MAX_DEPTH} levels (jangada_like.MAX_DEPTH)"
+            raise NestingTooDeepError(msg, file=name, path=where, prop=prop)
         if id(value) in seen:
             continue
         seen.add(id(value))
@@ -178,9 +200,11 @@ def validate(obj: Any, name: str) -> None:
         if isinstance(value, Serializable):
             cls = type(value)
             for key in cls.copiable_properties:
-                stack.append((getattr(value, key), f"{where}/{key}", f"{cls.__qualname__}.{key}"))
+                child = (getattr(value, key), f"{where}/{key}", f"{cls.__qualname__}.{key}", depth + 1)
+                stack.append(child)
         else:
-            stack.extend((child, f"{where}/...", prop) for child in codec.children(value))
+            stack.extend((child, f"{where}/...", prop, depth + 1) for child in codec.children(value))
+    return deepest
 
 
 def remove_stale_temporaries(path: Path) -> None:

@@ -87,7 +87,10 @@ class JangadaError(Exception):
         if self.file is not None:
             where.append(f"file '{self.file}'")
         if self.path is not None:
-            where.append(f"HDF5 path '{self.path}'")
+            path = self.path
+            if len(path) > 160:  # deep trees: keep both ends
+                path = f"{path[:70]}/…({path.count('/')} levels)…/{path[-70:]}"
+            where.append(f"HDF5 path '{path}'")
         if self.prop is not None:
             where.append(f"property {self.prop}")
         return f"{self.message} [{', '.join(where)}]" if where else self.message

@@ -19,8 +19,9 @@ A full custom codec that stores a ``fractions.Fraction`` as a two-element int64 
 ...     def decode(self, node, ctx):
 ...         num, den = (int(v) for v in node.value)
 ...         return fractions.Fraction(num, den)
->>> from jangada_like import register_codec
->>> _ = register_codec(FractionCodec())
+>>> from jangada_like import default_registry, register_codec
+>>> codec = register_codec(FractionCodec())
+>>> default_registry.unregister(codec)
 """
 
 from __future__ import annotations
