@@ -6,7 +6,6 @@ item; pandas objects use their own ``equals``.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -58,8 +57,10 @@ def _equal(a: Any, b: Any, seen: set[tuple[int, int]]) -> bool:
         return len(a) == len(b) and all(values_equal(x, y, seen) for x, y in zip(a, b))
     if getattr(type(a), "_serializable_properties", None) is not None:
         return bool(a._equals(b, seen))
-    if isinstance(a, float) and math.isnan(a):
-        return math.isnan(b)
+    if isinstance(a, (float, np.floating)) and np.isnan(a):
+        return bool(np.isnan(b))
+    if isinstance(a, (complex, np.complexfloating)):
+        return _equal(a.real, b.real, seen) and _equal(a.imag, b.imag, seen)
     if a is pd.NaT or b is pd.NaT:
         return a is b
     result = a == b
