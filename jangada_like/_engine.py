@@ -153,6 +153,8 @@ class Context:
         if isinstance(exc, JangadaError):
             exc.add_context(file=self.file_name, path=path, prop=self.prop)
             return exc
+        if isinstance(exc, Warning):  # a warning turned into an error by the caller's filters
+            return exc
         if isinstance(exc, (RecursionError, _TooDeepForStack)):
             if threading.current_thread().name != "jangada_like-deep-walk":
                 return _TooDeepForStack()
@@ -342,7 +344,9 @@ class Context:
 
     def member(self, group: h5py.Group, name: str) -> Any:
         """The node ``group[name]``: a child if there is one, else the attribute."""
-        link = group.get(name, getlink=True) if isinstance(group, h5py.Group) else None
+        # link names never contain '/' and '.' is the group itself: such names are attributes
+        linkable = isinstance(group, h5py.Group) and "/" not in name and name not in (".", "..")
+        link = group.get(name, getlink=True) if linkable else None
         if link is not None:
             if isinstance(link, (h5py.ExternalLink,)):
                 msg = f"external link to {link.filename}:{link.path} refused (never followed)"

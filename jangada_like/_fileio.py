@@ -20,6 +20,7 @@ from .errors import (
     ClassMismatchError,
     FileFormatError,
     FormatVersionError,
+    JangadaError,
     MissingRootError,
     NestingTooDeepError,
 )
@@ -89,7 +90,20 @@ def encode_root(obj: Any, f: h5py.File, ctx: Context, *, deep: bool | None = Non
 
 
 def decode_root(f: h5py.File, ctx: Context, expected: type | None, into: Any = None) -> Any:
-    """Read ``/root`` (checking it holds an ``expected``) into a new object or into ``into``."""
+    """Read ``/root`` (checking it holds an ``expected``) into a new object or into ``into``.
+
+    Whatever goes wrong while reading is reported as a library error naming the file.
+    """
+    try:
+        return _read_root(f, ctx, expected, into)
+    except (JangadaError, Warning):
+        raise
+    except Exception as exc:
+        msg = f"cannot read the file: {type(exc).__name__}: {exc}"
+        raise FileFormatError(msg, file=ctx.file_name, path="/root") from exc
+
+
+def _read_root(f: h5py.File, ctx: Context, expected: type | None, into: Any) -> Any:
     check_header(f, ctx.file_name)
     link = f.get(ROOT, getlink=True)
     if link is None:

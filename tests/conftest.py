@@ -132,3 +132,17 @@ def _warm_up() -> None:
 
 
 _warm_up()
+
+
+@pytest.fixture(autouse=True)
+def _no_hdf5_file_left_open() -> Iterator[None]:
+    """No test may leave an HDF5 file open (every error path closes its files)."""
+    import gc
+
+    import h5py
+
+    before = h5py.h5f.get_obj_count(h5py.h5f.OBJ_ALL, h5py.h5f.OBJ_FILE)
+    yield
+    gc.collect()
+    after = h5py.h5f.get_obj_count(h5py.h5f.OBJ_ALL, h5py.h5f.OBJ_FILE)
+    assert after <= before, f"{after - before} HDF5 file(s) left open"
