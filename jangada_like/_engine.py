@@ -131,6 +131,8 @@ class Context:
         self.storage: dict[str, Any] = {}
         self.depth = 0
         self._written: dict[int, tuple[str, Any]] = {}
+        #: ids of values referenced more than once in the tree being written (see validate)
+        self.shared: set[int] = set()
         self._read: dict[Any, Any] = {}
         self._pending_tags: dict[Any, tuple[h5py.HLObject, dict[str, str]]] = {}
         self._tag_maps: dict[Any, dict[str, str]] = {}
@@ -365,36 +367,55 @@ class Context:
         names += [n for n in group.attrs if not n.startswith("__")]
         return names
 
-    def decode_object(self, group: h5py.Group, cls: Any, into: Any = None) -> Any:
+    def decode_object(self, group: h5py.Group, cls: Any, into: Any = None, version: int = 1) -> Any:
         """Read an object group into a new instance of ``cls`` (no ``__init__`` is run), or
         into the existing instance ``into``."""
         obj = cls.__new__(cls) if into is None else into
         self.seen(group, obj)
-        props = cls._serializable_properties
         values: dict[str, Any] = {}
-        extra: dict[str, Any] = {}
         outer = self.prop
         try:
             for name in self.member_names(group):
                 self.prop = f"{cls.__qualname__}.{name}"
-                target = values if name in props else extra
-                target[name] = self.decode(self.member(group, name))
+                values[name] = self.decode(self.member(group, name))
         finally:
             self.prop = outer
+        return self.build_object(cls, values, group.name, version, obj=obj)
+
+    def build_object(
+        self,
+        cls: Any,
+        values: dict[str, Any],
+        path: str,
+        version: int,
+        *,
+        obj: Any = None,
+        row: tuple[int, list[Any]] | None = None,
+    ) -> Any:
+        """Make an instance of ``cls`` from stored values (migrating older class versions);
+        properties the class does not declare are kept and reported, never dropped."""
+        obj = cls.__new__(cls) if obj is None else obj
+        if version < cls.__jangada_version__:
+            values = cls._migrate_values(values, version, path=path, file=self.file_name)
+        props = cls._serializable_properties
+        extra = {k: v for k, v in values.items() if k not in props}
         try:
-            obj._init_values(values)
+            obj._init_values({k: v for k, v in values.items() if k in props})
         except JangadaError:
             raise
         except Exception as exc:
-            add_note(exc, f"while initialising {cls.__qualname__} from '{group.name}' of '{self.file_name}'")
+            add_note(exc, f"while initialising {cls.__qualname__} from '{path}' of '{self.file_name}'")
             raise
         if extra:
             obj.__dict__["_jl_extra_"] = extra
             names = ", ".join(sorted(extra))
-            msg = f"{self.file_name}:{group.name} holds properties {names} that "
+            msg = f"{self.file_name}:{path} holds properties {names} that "
             msg += f"{cls.__qualname__} does not declare; they are kept in obj._jl_extra_ "
             msg += "and written back on save"
             warnings.warn(msg, UnknownPropertyWarning, stacklevel=2)
         if self.session is not None:
-            self.session.attach(obj, group.name)
+            if row is None:
+                self.session.attach(obj, path)
+            else:
+                self.session.attach_row(obj, path, *row)
         return obj

@@ -185,14 +185,17 @@ def atomic_target(path: Path) -> Iterator[Path]:
 
 def save_file(obj: Any, path: Path) -> None:
     """Atomically write ``obj`` to ``path``."""
-    depth = validate(obj, os.fspath(path))
+    shared: set[int] = set()
+    depth = validate(obj, os.fspath(path), shared)
     with atomic_target(path) as tmp, open_h5(tmp, "w") as f:
-        encode_root(obj, f, Context(f, file_name=os.fspath(path)), deep=depth > SHALLOW_DEPTH)
+        ctx = Context(f, file_name=os.fspath(path))
+        ctx.shared = shared
+        encode_root(obj, f, ctx, deep=depth > SHALLOW_DEPTH)
 
 
-def validate(obj: Any, name: str) -> int:
+def validate(obj: Any, name: str, shared: set[int] | None = None) -> int:
     """Check that every value in the tree has a codec before any file is touched; return the
-    depth of the tree."""
+    depth of the tree.  Ids of values met more than once are added to ``shared``."""
     from .serializable import Serializable
 
     stack: list[tuple[Any, str, str | None, int]] = [(obj, "/root", None, 1)]
@@ -205,6 +208,8 @@ def validate(obj: Any, name: str) -> int:
             msg = f"the tree is nested deeper than MAX_DEPTH={MAX_DEPTH} levels (jangada_like.MAX_DEPTH)"
             raise NestingTooDeepError(msg, file=name, path=where, prop=prop)
         if id(value) in seen:
+            if shared is not None:
+                shared.add(id(value))
             continue
         seen.add(id(value))
         codec = default_registry.find_type(type(value))

@@ -172,6 +172,46 @@ class Session:
         else:
             obj.__dict__["_jl_node_"] = _ReadOnlyNode(self)
 
+    def attach_row(self, obj: Any, table_path: str, index: int, items: list[Any]) -> None:
+        """Called by the engine for every object read from an object table."""
+        self._objects[id(obj)] = (obj, f"{table_path}#{index}")
+        if self.writable:
+            obj.__dict__["_jl_node_"] = _RowNode(self, table_path, index, items)
+        else:
+            obj.__dict__["_jl_node_"] = _ReadOnlyNode(self)
+
+    def write_cell(self, table_path: str, index: int, name: str, value: Any, items: list[Any]) -> None:
+        """An assignment to an object of a table: write the cell, or the whole table again."""
+        if not self.is_open:
+            return
+        from .codecs.tables import column
+
+        assert self.file is not None
+        table = self.file[table_path]
+        dset = table.get(name)
+        col = column([value])
+        if isinstance(dset, h5py.Dataset) and col is not None and col[0] == dset.attrs.get("__item_type__"):
+            cell = col[1][0]
+            if dset.shape[1:] == np.shape(cell) and (
+                col[0] == "str" or np.can_cast(np.asarray(cell).dtype, dset.dtype, "same_kind")
+            ):
+                dset[index] = cell
+                return
+        parent_path, _, member = table_path.rpartition("/")
+        parent = self.file[parent_path or "/"]
+        ctx = Context(self.file, session=self, file_name=self.path)
+        del parent[member]
+        ctx.encode(items, parent, member)
+        ctx.flush_tags()
+        self._reattach(ctx, items, f"{parent.name.rstrip('/')}/{member}")
+
+    def _reattach(self, ctx: Context, items: list[Any], path: str) -> None:
+        node = self.file[path]  # type: ignore[index]
+        if node.attrs.get("__container_type__") == "object.table":
+            for i, obj in enumerate(items):
+                self.attach_row(obj, path, i, items)
+        self._adopt(ctx)
+
     def check_writable(self, instance: Any, name: str) -> None:
         if not self.is_open:
             return
@@ -235,6 +275,24 @@ class Session:
             now = obj.__dict__.get("_serializable_property__" + name)
             if not _unchanged(now, before):
                 self.write_property(obj, path, name, now)
+
+
+class _RowNode:
+    """Ties one object of an object table to its row."""
+
+    __slots__ = ("index", "items", "session", "table_path")
+
+    def __init__(self, session: Session, table_path: str, index: int, items: list[Any]) -> None:
+        self.session = session
+        self.table_path = table_path
+        self.index = index
+        self.items = items
+
+    def before_set(self, instance: Any, name: str) -> None:
+        self.session.check_writable(instance, name)
+
+    def after_set(self, instance: Any, name: str, value: Any) -> None:
+        self.session.write_cell(self.table_path, self.index, name, value, self.items)
 
 
 class _ReadOnlyNode:

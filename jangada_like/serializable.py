@@ -36,7 +36,13 @@ S = TypeVar("S", bound="Serializable")
 _REGISTRY_LOCK = threading.RLock()
 _BY_NAME: dict[str, type] = {}  # qualified name -> class (jangada's ``_subclasses``)
 _BY_TAG: dict[str, type] = {}  # stable tag written to files -> class
-_RESERVED = {"_serializable_properties", "_subclasses", "_primitive_types", "_dataset_types"}
+_RESERVED = {
+    "_serializable_properties",
+    "_subclasses",
+    "_primitive_types",
+    "_dataset_types",
+    "_jl_migrations_",
+}
 
 
 def get_full_qualified_name(cls: type) -> str:
@@ -425,6 +431,62 @@ class Serializable(metaclass=SerializableMetatype):
     def is_dataset_type(cls, t: type) -> bool:
         """Whether ``t`` is stored as a dataset."""
         return t in type(cls).dataset_types.fget(cls)  # type: ignore[attr-defined]
+
+    @classmethod
+    def migrate(cls, from_version: int) -> Callable[[Callable[[dict[str, Any]], dict[str, Any]]], Any]:
+        """Register ``f(data) -> data`` turning stored data of ``from_version`` into the next
+        version's shape; loading chains them up to the class version.
+
+        ``data`` is a plain dict of the stored property values (nested objects already loaded);
+        return the dict for ``from_version + 1``.
+
+        Examples
+        --------
+        >>> class Run(Serializable, version=2):
+        ...     duration_s = SerializableProperty(default=0.0)
+        >>> @Run.migrate(from_version=1)
+        ... def minutes_to_seconds(data):
+        ...     data["duration_s"] = data.pop("duration_min") * 60
+        ...     return data
+        >>> Run._migrate_values({"duration_min": 2.0}, 1)
+        {'duration_s': 120.0}
+        """
+        if not isinstance(from_version, int) or from_version < 1:
+            raise TypeError(f"from_version must be an int >= 1, got {from_version!r}")
+
+        def register(func: Callable[[dict[str, Any]], dict[str, Any]]) -> Any:
+            table = cls.__dict__.get("_jl_migrations_")
+            if table is None:
+                table = {}
+                type.__setattr__(cls, "_jl_migrations_", table)
+            if from_version in table:
+                raise ValueError(f"{cls.__qualname__} already has a migration from version {from_version}")
+            table[from_version] = func
+            return func
+
+        return register
+
+    @classmethod
+    def _migrate_values(
+        cls, values: dict[str, Any], version: int, *, path: str | None = None, file: str | None = None
+    ) -> dict[str, Any]:
+        """Apply the registered migrations from ``version`` up to the class version."""
+        from .errors import FormatVersionError
+
+        table = cls.__dict__.get("_jl_migrations_", {})
+        data = dict(values)
+        for step in range(version, cls.__jangada_version__):
+            func = table.get(step)
+            if func is None:
+                msg = f"{cls.__qualname__} data of version {step} needs a migration to version "
+                msg += f"{step + 1}: register one with @{cls.__qualname__}.migrate(from_version={step})"
+                raise FormatVersionError(msg, file=file, path=path)
+            data = func(data)
+            if not isinstance(data, dict):
+                msg = f"migration of {cls.__qualname__} from version {step} returned "
+                msg += f"{type(data).__name__}, expected a dict"
+                raise TypeError(msg)
+        return data
 
     @classmethod
     def class_for_tag(cls, tag: str) -> type | None:

@@ -124,7 +124,30 @@ def test_list_order_with_many_groups(tmp_path: Path) -> None:
     class Item(Persistable):
         v = SerializableProperty(default=0)
 
-    path = Layout(metadata={"items": [Item(v=i) for i in range(25)]}).save(tmp_path / "i")
+    items = [Item(v=i if i % 2 else str(i)) for i in range(25)]  # mixed types: one group each
+    path = Layout(metadata={"items": items}).save(tmp_path / "i")
     with h5py.File(path, "r") as f:
         assert sorted(f["root/metadata/items"], key=int) == [str(i) for i in range(25)]
-    assert [i.v for i in Layout.load(path).metadata["items"]] == list(range(25))
+    assert [i.v for i in Layout.load(path).metadata["items"]] == [i.v for i in items]
+
+
+def test_same_class_siblings_are_an_object_table(tmp_path: Path) -> None:
+    class Row(Persistable, tag="tests.layout.row"):
+        n = SerializableProperty(default=0)
+        label = SerializableProperty(default="")
+        vec = SerializableProperty(default=None)
+        ok = SerializableProperty(default=None)
+
+    rows = [Row(n=i, label=f"r{i}", vec=np.full(3, float(i)), ok=None) for i in range(20)]
+    path = Layout(measurements=rows).save(tmp_path / "t")
+    with h5py.File(path, "r") as f:
+        table = f["root/measurements"]
+        assert table.attrs["__container_type__"] == "object.table"
+        assert table.attrs["__item_class__"] == "tests.layout.row" and table.attrs["__length__"] == 20
+        assert table["n"][()].tolist() == list(range(20))
+        assert table["label"].asstr()[3] == "r3" and table["vec"].shape == (20, 3)
+    back = Layout.load(path).measurements
+    assert back == rows and all(type(r.n) is int for r in back)
+    shared = [*rows[:10], rows[0]]  # a repeated object keeps its identity: no table then
+    again = Layout.load(Layout(measurements=shared).save(tmp_path / "s")).measurements
+    assert again[0] is again[-1]

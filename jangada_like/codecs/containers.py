@@ -56,17 +56,24 @@ def _homogeneous(items: list[Any]) -> tuple[str, Any] | None:
 
 class SequenceCodec(Codec):
     tag = "list"
-    read_tags = ("tuple", "set", "frozenset")
+    read_tags = ("tuple", "set", "frozenset", "object.table")
     types = (list, tuple, set, frozenset)
     subclasses = False
     _types: ClassVar[dict[str, type]] = {"list": list, "tuple": tuple, "set": set, "frozenset": frozenset}
 
     def children(self, value: Any) -> Any:
-        return value
+        return () if _homogeneous(list(value)) is not None else value
 
     def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
         tag = type(value).__name__
         items = list(value)
+        if tag == "list":
+            from .tables import table_columns, write_table
+
+            columns = table_columns(items, ctx)
+            if columns is not None:
+                ctx.remember(value, write_table(items, columns, parent, name, ctx))
+                return
         spec = _homogeneous(items)
         if spec is not None:
             item_name, dtype = spec
@@ -81,6 +88,10 @@ class SequenceCodec(Codec):
 
     def decode(self, node: Any, ctx: Any) -> Any:
         tag = ctx.node_tag(node)
+        if tag == "object.table" and isinstance(node, h5py.Group):
+            from .tables import read_table
+
+            return read_table(node, ctx)
         kind = self._types.get(tag, list)
         if isinstance(node, h5py.Dataset):
             items = _read_items(node, ctx)

@@ -42,7 +42,7 @@ class ObjectCodec(Codec):
         if stored > known:
             msg = f"{tag} was written by class version {stored}, but this code has version {known}"
             raise ctx.error(FormatVersionError, msg, node.name)
-        return ctx.decode_object(node, cls)
+        return ctx.decode_object(node, cls, version=stored)
 
 
 def _stored_version(node: h5py.Group, ctx: Any) -> int:
