@@ -207,11 +207,15 @@ def _register_class(cls: type, tag: str | None) -> None:
             if not isinstance(tag, str) or not tag:
                 raise TypeError(f"class {qualname}: tag must be a non-empty str, got {tag!r}")
             other = _BY_TAG.get(tag)
-            if other is not None and get_full_qualified_name(other) != qualname:
+            # an explicit tag may take over a default one (a class renamed, the old one still
+            # defined), never another explicit tag
+            explicit = other is not None and other.__dict__.get("__jangada_explicit_tag__", False)
+            if explicit and get_full_qualified_name(other) != qualname:
                 msg = f"class tag {tag!r} of {qualname} is already used by "
                 msg += get_full_qualified_name(other)
                 raise TypeError(msg)
         cls.__jangada_tag__ = tag or qualname  # type: ignore[attr-defined]
+        cls.__jangada_explicit_tag__ = tag is not None  # type: ignore[attr-defined]
         _BY_NAME[qualname] = cls  # a redefinition (notebook, test) replaces the old class
         _BY_TAG[cls.__jangada_tag__] = cls  # type: ignore[attr-defined]
 

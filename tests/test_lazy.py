@@ -355,3 +355,26 @@ def test_chunks_can_be_overridden_per_property(tmp_path: Path) -> None:
     with h5py.File(path, "r") as f:
         assert f["root/series"].chunks == (4096, 2)
         assert f["root/rows"].chunks == (256, 5)
+
+
+class Reading(Persistable, tag="tests.lazy.reading"):
+    value = SerializableProperty(default=0.0)
+    label = SerializableProperty(default="")
+
+
+class Logbook(Persistable, tag="tests.lazy.logbook"):
+    readings = SerializableProperty(default=None)
+
+
+def test_assignments_to_objects_of_a_table_persist(tmp_path: Path) -> None:
+    path = Logbook(readings=[Reading(value=float(i), label=f"r{i}") for i in range(10)]).save(tmp_path / "log")
+    with Logbook(path, mode="r+") as log:
+        log.readings[3].value = 33.0  # fits the column: one cell written
+        log.readings[4].label = "renamed"
+        log.readings[5].value = "not a float"  # does not fit: the table is written again
+        log.readings.append(Reading(value=99.0))  # in place: written at exit
+    back = Logbook.load(path).readings
+    assert [r.value for r in back][3:6] == [33.0, 4.0, "not a float"]
+    assert back[4].label == "renamed" and len(back) == 11 and back[-1].value == 99.0
+    with Logbook(path, mode="r") as log, pytest.raises(ReadOnlyError):
+        log.readings[0].value = 1.0
