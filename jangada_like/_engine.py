@@ -108,6 +108,33 @@ def walk(fn: Callable[[], T], *, deep: bool | None = None) -> T:
         return run_deep(fn)
 
 
+class _Attrs(dict):  # type: ignore[type-arg]
+    """The attributes of one group: names listed at once, each value read on first use."""
+
+    def __init__(self, raw: Any) -> None:
+        super().__init__()
+        self._raw = raw
+        self._names = list(raw)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __missing__(self, name: str) -> Any:
+        if name not in self._names:
+            raise KeyError(name)
+        value = self[name] = self._raw[name]
+        return value
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return self[name] if name in self._names else default
+
+
 class Context:
     """State of one save or load: file, registry, path, property, depth and shared references."""
 
@@ -136,6 +163,8 @@ class Context:
         self._read: dict[Any, Any] = {}
         self._pending_tags: dict[Any, tuple[h5py.HLObject, dict[str, str]]] = {}
         self._tag_maps: dict[Any, dict[str, str]] = {}
+        self._attrs: dict[Any, dict[str, Any]] = {}
+        self._links: dict[Any, set[str]] = {}
 
     # -- errors ----------------------------------------------------------------------------------
 
@@ -287,7 +316,7 @@ class Context:
         cached = self._tag_maps.get(key)
         if cached is not None:
             return cached
-        raw = obj.attrs.get(TYPES_ATTR)
+        raw = self.attrs_of(obj).get(TYPES_ATTR)
         mapping: dict[str, str] = {}
         if raw is not None:
             try:
@@ -308,9 +337,27 @@ class Context:
             return self.tag_map(node.parent).get(node.name) or _h5.implied_tag(node.value)
         if isinstance(node, h5py.Dataset):
             return _h5.str_attr(node, DATASET_ATTR, self, default="numpy.ndarray")
-        if CLASS_ATTR in node.attrs:
+        if CLASS_ATTR in self.attrs_of(node):
             return "object"
         return _h5.str_attr(node, CONTAINER_ATTR, self, default="dict")
+
+    def attrs_of(self, obj: h5py.HLObject) -> dict[str, Any]:
+        """All attributes of a group, read once per walk (each HDF5 attribute read is costly)."""
+        if not isinstance(obj, h5py.Group):
+            return obj.attrs  # type: ignore[no-any-return]
+        key = obj.id
+        cached = self._attrs.get(key)
+        if cached is None:
+            cached = self._attrs[key] = _Attrs(obj.attrs)
+        return cached  # type: ignore[return-value]
+
+    def links_of(self, group: h5py.Group) -> set[str]:
+        """The link names of a group, listed once per walk."""
+        key = group.id
+        cached = self._links.get(key)
+        if cached is None:
+            cached = self._links[key] = set(group)
+        return cached
 
     def codec_for(self, node: Any) -> Codec:
         """The codec that reads ``node``."""
@@ -348,6 +395,7 @@ class Context:
         """The node ``group[name]``: a child if there is one, else the attribute."""
         # link names never contain '/' and '.' is the group itself: such names are attributes
         linkable = isinstance(group, h5py.Group) and "/" not in name and name not in (".", "..")
+        linkable = linkable and name in self.links_of(group)
         link = group.get(name, getlink=True) if linkable else None
         if link is not None:
             if isinstance(link, (h5py.ExternalLink,)):
@@ -359,12 +407,16 @@ class Context:
                 raise self.error(FileFormatError, msg, join(group.name, name))
             _h5.refuse_virtual(child, self)
             return child
-        return AttrNode(group, name, group.attrs[name])
+        return AttrNode(group, name, self.attrs_of(group)[name])
 
     def member_names(self, group: h5py.Group) -> list[str]:
         """User-visible member names: children and attributes not starting with ``__``."""
-        names = [n for n in group if not n.startswith("__")] if isinstance(group, h5py.Group) else []
-        names += [n for n in group.attrs if not n.startswith("__")]
+        if isinstance(group, h5py.Group):
+            names = [n for n in self.links_of(group) if not n.startswith("__")]
+            names.sort()
+            names += [n for n in self.attrs_of(group) if not n.startswith("__")]
+            return names
+        return [n for n in group.attrs if not n.startswith("__")]
         return names
 
     def decode_object(self, group: h5py.Group, cls: Any, into: Any = None, version: int = 1) -> Any:

@@ -71,11 +71,12 @@ def implied_tag(raw: Any) -> str:
 
 def str_attr(obj: h5py.HLObject, name: str, ctx: Any, default: str | None = None) -> str:
     """Read a tag attribute that must be a str; a hostile type is a format error."""
-    if name not in obj.attrs:
+    attrs = ctx.attrs_of(obj) if isinstance(obj, h5py.Group) and hasattr(ctx, "attrs_of") else obj.attrs
+    if name not in attrs:
         if default is not None:
             return default
         raise ctx.error(FileFormatError, f"missing attribute {name}", obj.name)
-    value = obj.attrs[name]
+    value = attrs[name]
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
     if not isinstance(value, str):

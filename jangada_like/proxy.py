@@ -191,9 +191,24 @@ class ProxyDataset:
         arr, axis = self._prepare_append(values, axis, cast)
         return self._commit_append(arr, axis)
 
+    def _plain_dtype(self, dset: h5py.Dataset) -> np.dtype[Any] | None:
+        """The dtype values are stored in as they are (``None``: they need converting); cached,
+        since an attribute read per append would cost more than the append."""
+        cached = self.__dict__.get("_plain")
+        if cached is None:
+            plain = getattr(self._codec, "tag", "") == "numpy.ndarray" and "__numpy_dtype__" not in dset.attrs
+            cached = self.__dict__["_plain"] = (dset.dtype if plain else None, dset.maxshape)
+        return cached[0]  # type: ignore[no-any-return]
+
     def _prepare_append(self, values: Any, axis: int, cast: bool) -> tuple[np.ndarray, int]:
         """Check and convert, writing nothing (so several series can be checked first)."""
         dset = self._writable()
+        shape = dset.shape
+        plain = self._plain_dtype(dset)
+        if type(values) is np.ndarray and plain is not None and values.dtype == plain and axis == 0:
+            maxshape = self.__dict__["_plain"][1]
+            if values.ndim == len(shape) and values.shape[1:] == shape[1:] and maxshape[0] is None:
+                return values, 0  # the common case, checked without touching the file again
         if dset.ndim == 0:
             msg = "a 0-d dataset cannot grow: store np.atleast_1d(value) (or a 1-D array) "
             msg += "in the property to be able to append"
@@ -216,12 +231,17 @@ class ProxyDataset:
 
     def _commit_append(self, arr: np.ndarray, axis: int) -> tuple[int, ...]:
         dset = self.dataset
-        old = dset.shape[axis]
+        shape = dset.shape
+        old = shape[axis]
         dset.resize(old + arr.shape[axis], axis=axis)
-        index = tuple(slice(old, None) if i == axis else slice(None) for i in range(dset.ndim))
-        dset[index] = arr
+        if axis == 0:
+            dset[old:] = arr
+        else:
+            dset[tuple(slice(old, None) if i == axis else slice(None) for i in range(len(shape)))] = arr
         self._source.touched(self)
-        return tuple(dset.shape)
+        shape = list(shape)
+        shape[axis] = old + arr.shape[axis]
+        return tuple(shape)
 
     def _convert(self, value: Any, dset: h5py.Dataset, *, cast: bool) -> np.ndarray:
         try:

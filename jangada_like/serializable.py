@@ -206,7 +206,7 @@ def _register_class(cls: type, tag: str | None) -> None:
         if tag is not None:
             if not isinstance(tag, str) or not tag:
                 raise TypeError(f"class {qualname}: tag must be a non-empty str, got {tag!r}")
-            other = _BY_TAG.get(tag)
+            other: Any = _BY_TAG.get(tag)
             # an explicit tag may take over a default one (a class renamed, the old one still
             # defined), never another explicit tag
             explicit = other is not None and other.__dict__.get("__jangada_explicit_tag__", False)

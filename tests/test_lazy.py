@@ -367,7 +367,9 @@ class Logbook(Persistable, tag="tests.lazy.logbook"):
 
 
 def test_assignments_to_objects_of_a_table_persist(tmp_path: Path) -> None:
-    path = Logbook(readings=[Reading(value=float(i), label=f"r{i}") for i in range(10)]).save(tmp_path / "log")
+    path = Logbook(readings=[Reading(value=float(i), label=f"r{i}") for i in range(10)]).save(
+        tmp_path / "log"
+    )
     with Logbook(path, mode="r+") as log:
         log.readings[3].value = 33.0  # fits the column: one cell written
         log.readings[4].label = "renamed"

@@ -54,7 +54,12 @@ def test_three_versions_chain(tmp_path: Path) -> None:
     path = tmp_path / "v1.hdf5"
     _write_v1(path)
     run = Run.load(path)
-    assert (run.title, run.duration_s, run.first_name, run.last_name) == ("ring-down", 150.0, "Ada", "Lovelace")
+    assert (run.title, run.duration_s, run.first_name, run.last_name) == (
+        "ring-down",
+        150.0,
+        "Ada",
+        "Lovelace",
+    )
     again = Run.load(run.save(tmp_path / "v3"))  # saved as version 3: no migration needed
     assert again == run
     with h5py.File(tmp_path / "v3.hdf5", "r") as f:

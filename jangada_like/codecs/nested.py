@@ -46,7 +46,7 @@ class ObjectCodec(Codec):
 
 
 def _stored_version(node: h5py.Group, ctx: Any) -> int:
-    raw = node.attrs.get(VERSION_ATTR, 1)
+    raw = ctx.attrs_of(node).get(VERSION_ATTR, 1)
     if not isinstance(raw, (int, np.integer)) or raw < 1:
         msg = f"{VERSION_ATTR} must be a positive integer, found {raw!r:.40}"
         raise ctx.error(FileFormatError, msg, node.name)
