@@ -23,6 +23,7 @@ from . import _h5
 from ._h5 import CLASS_ATTR, CONTAINER_ATTR, DATASET_ATTR, TYPES_ATTR, VERSION_ATTR, join
 from .codecs.base import AttrNode, Codec
 from .errors import FileFormatError, JangadaError, NestingTooDeepError, UnsupportedTypeError, add_note
+from .partial import NotLoaded, Selection
 from .registry import CodecRegistry, default_registry
 
 __all__ = ["MAX_DEPTH", "Context", "walk"]
@@ -160,6 +161,8 @@ class Context:
         self._written: dict[int, tuple[str, Any]] = {}
         #: ids of values referenced more than once in the tree being written (see validate)
         self.shared: set[int] = set()
+        #: which members to read (partial loads); None reads everything
+        self.selection: Selection | None = None
         self._read: dict[Any, Any] = {}
         self._pending_tags: dict[Any, tuple[h5py.HLObject, dict[str, str]]] = {}
         self._tag_maps: dict[Any, dict[str, str]] = {}
@@ -425,13 +428,19 @@ class Context:
         obj = cls.__new__(cls) if into is None else into
         self.seen(group, obj)
         values: dict[str, Any] = {}
-        outer = self.prop
+        outer, selection = self.prop, self.selection
         try:
             for name in self.member_names(group):
                 self.prop = f"{cls.__qualname__}.{name}"
+                sub = selection.child(name) if selection is not None else None
+                if sub is False:
+                    values[name] = NotLoaded(self.file_name, join(group.name, name), self.prop)
+                    continue
+                self.selection = sub  # type: ignore[assignment]
                 values[name] = self.decode(self.member(group, name))
+                self.selection = selection
         finally:
-            self.prop = outer
+            self.prop, self.selection = outer, selection
         return self.build_object(cls, values, group.name, version, obj=obj)
 
     def build_object(

@@ -24,6 +24,7 @@ from .errors import (
     MissingRootError,
     NestingTooDeepError,
 )
+from .partial import Selection
 from .registry import default_registry
 
 #: HDF5 object formats of 1.10: readable by h5dump 1.10, required for SWMR, and with chunk
@@ -154,6 +155,8 @@ def load_file(
     strict: bool = False,
     timeout: float | None = 0,
     into: Any = None,
+    only: Any = None,
+    exclude: Any = None,
 ) -> Any:
     """Read a whole file eagerly (under a shared lock)."""
     name = os.fspath(path)
@@ -161,6 +164,7 @@ def load_file(
         raise FileNotFoundError(f"Path {name} does not exist")
     with FileLock(name, exclusive=False, timeout=timeout), open_h5(name, "r", locked=True) as f:
         ctx = Context(f, strict=strict, file_name=name)
+        ctx.selection = Selection.build(only, exclude)
         return decode_root(f, ctx, expected, into=into)
 
 

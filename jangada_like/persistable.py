@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -237,19 +238,31 @@ class Persistable(Serializable):
 
     @classmethod
     def load(
-        cls: type[P], path: str | os.PathLike[str], *, strict: bool = False, timeout: float | None = 0
+        cls: type[P],
+        path: str | os.PathLike[str],
+        *,
+        strict: bool = False,
+        timeout: float | None = 0,
+        only: Iterable[str] | None = None,
+        exclude: Iterable[str] | None = None,
     ) -> P:
         """Read a whole file; the object must be a ``cls`` (or a subclass).
 
         ``strict=True`` makes unknown classes inside the file raise instead of loading as
-        :class:`GenericRecord`; ``timeout`` is how long to wait for a writer to finish.
+        :class:`GenericRecord`; ``timeout`` is how long to wait for a writer to finish;
+        ``only`` / ``exclude`` take dotted property paths (``"child.samples"``) for a partial
+        load: what is not loaded holds a :class:`~jangada_like.partial.NotLoaded` marker, and
+        saving copies it from this file.
 
         Examples
         --------
-        See the module docstring.
+        See the module docstring and :mod:`jangada_like.partial`.
         """
         expected = None if cls is Persistable else cls
-        return load_file(cls._existing(path), expected, strict=strict, timeout=timeout)  # type: ignore[no-any-return]
+        found = load_file(
+            cls._existing(path), expected, strict=strict, timeout=timeout, only=only, exclude=exclude
+        )
+        return found  # type: ignore[no-any-return]
 
     @classmethod
     def save_serialized_data(cls, path: str | os.PathLike[str], data: Any) -> None:
@@ -264,7 +277,14 @@ class Persistable(Serializable):
         return Serializable.serialize(load_file(cls._existing(path), None))
 
 
-def load(path: str | os.PathLike[str], *, strict: bool = False, timeout: float | None = 0) -> Any:
+def load(
+    path: str | os.PathLike[str],
+    *,
+    strict: bool = False,
+    timeout: float | None = 0,
+    only: Iterable[str] | None = None,
+    exclude: Iterable[str] | None = None,
+) -> Any:
     """Load whatever object a file holds (module-level form of ``Persistable.load``).
 
     Examples
@@ -276,4 +296,4 @@ def load(path: str | os.PathLike[str], *, strict: bool = False, timeout: float |
     >>> load(path).text
     'hi'
     """
-    return Persistable.load(path, strict=strict, timeout=timeout)
+    return Persistable.load(path, strict=strict, timeout=timeout, only=only, exclude=exclude)

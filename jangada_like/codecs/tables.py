@@ -124,7 +124,16 @@ def read_table(group: h5py.Group, ctx: Any) -> list[Any]:
         raise ctx.error(FileFormatError, f"bad table length {n}", group.name)
     out: list[Any] = []
     ctx.seen(group, out)
-    columns = {name: _values(group[name], n, ctx) for name in ctx.member_names(group)}
+    columns = {}
+    for name in ctx.member_names(group):
+        sub = ctx.selection.child(name) if ctx.selection is not None else None
+        if sub is False:
+            from ..partial import NotLoaded
+
+            where = f"{group.name}/{name}"
+            columns[name] = [NotLoaded(ctx.file_name, where, f"{tag}.{name}", row=i) for i in range(n)]
+        else:
+            columns[name] = _values(group[name], n, ctx)
     if cls is None:
         from ..generic import make_record
 
