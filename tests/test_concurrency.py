@@ -114,7 +114,8 @@ def test_killed_appender_leaves_a_recoverable_file(tmp_path: Path) -> None:
         time.sleep(0.01)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    flushed = int(progress.read_text())
+    text = progress.read_text()
+    flushed = int(text) if text.isdigit() else 0
     with pytest.warns(RecoveredFileWarning, match="consistency flags were cleared"):
         rows = Log.load(path).rows
     assert rows.shape[0] >= flushed

@@ -72,8 +72,8 @@ def append_until_killed(path: str, ready: str) -> None:
             n += 1
             if n % 10 == 0:
                 log.flush()
-                with open(ready, "w") as f:
-                    f.write(str(n))
+                Path(ready + ".tmp").write_text(str(n))
+                os.replace(ready + ".tmp", ready)  # readers never see a half-written number
 
 
 def save_forever(path: str, ready: str) -> None:
