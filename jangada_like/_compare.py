@@ -52,7 +52,8 @@ def _equal(a: Any, b: Any, seen: set[tuple[int, int]]) -> bool:
     if type(a) is not type(b):
         return False  # a round trip must keep types: int 1 and np.int64(1) differ
     if isinstance(a, dict):
-        return list(a) == list(b) and all(values_equal(a[k], b[k], seen) for k in a)
+        # as for Python dicts, key order does not matter (round trips keep it all the same)
+        return a.keys() == b.keys() and all(values_equal(a[k], b[k], seen) for k in a)
     if isinstance(a, (list, tuple)):
         return len(a) == len(b) and all(values_equal(x, y, seen) for x, y in zip(a, b))
     if getattr(type(a), "_serializable_properties", None) is not None:

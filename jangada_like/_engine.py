@@ -163,6 +163,8 @@ class Context:
         self.shared: set[int] = set()
         #: which members to read (partial loads); None reads everything
         self.selection: Selection | None = None
+        #: reading a file written by jangada 0.1.x (marker strings, numpy scalars, wall times)
+        self.legacy = False
         self._read: dict[Any, Any] = {}
         self._pending_tags: dict[Any, tuple[h5py.HLObject, dict[str, str]]] = {}
         self._tag_maps: dict[Any, dict[str, str]] = {}
@@ -373,6 +375,8 @@ class Context:
         try:
             self._enter(path)
             if isinstance(node, AttrNode):
+                if self.legacy:
+                    return _h5.legacy_attr(node.value)
                 return self.codec_for(node).decode(node, self)
             key = node.id
             if key in self._read:

@@ -69,6 +69,22 @@ def implied_tag(raw: Any) -> str:
     return "unknown"
 
 
+def legacy_attr(raw: Any) -> Any:
+    """An attribute value as jangada 0.1.x meant it: its marker strings decoded, and the numpy
+    scalars it returned for Python numbers turned back into Python numbers."""
+    import pathlib
+
+    if isinstance(raw, str):
+        if raw == "NoneType:None":
+            return None
+        if raw.startswith("Path:"):
+            return pathlib.Path(raw[len("Path:") :])
+        return raw
+    if isinstance(raw, np.generic) and raw.dtype in _IMPLIED:
+        return raw.item()
+    return raw
+
+
 def str_attr(obj: h5py.HLObject, name: str, ctx: Any, default: str | None = None) -> str:
     """Read a tag attribute that must be a str; a hostile type is a format error."""
     attrs = ctx.attrs_of(obj) if isinstance(obj, h5py.Group) and hasattr(ctx, "attrs_of") else obj.attrs

@@ -24,7 +24,7 @@ from ._engine import Context
 from ._fileio import check_header, decode_root, encode_root, open_h5
 from ._h5 import ROOT, TYPES_ATTR
 from ._locking import FileLock
-from .errors import JangadaError, ReadOnlyError
+from .errors import FileFormatError, JangadaError, ReadOnlyError
 from .proxy import ProxyDataset
 
 MODES = ("r", "r+", "w", "a")
@@ -133,6 +133,10 @@ class Session:
             self.file = open_h5(self.path, self.mode, locked=self._lock is not None, **kwargs)
             ctx = Context(self.file, session=self, lazy=True, strict=self.strict, file_name=self.path)
             decode_root(self.file, ctx, type(obj), into=obj)
+            if ctx.legacy and self.writable:
+                msg = "a file written by jangada 0.1.x opens read-only (mode='r'); load it and "
+                msg += "save it to convert it to the jangada_like format first"
+                raise FileFormatError(msg, file=self.path, path="/")
         if self.swmr and self.mode != "r":
             self.file.swmr_mode = True
 

@@ -80,6 +80,19 @@ def _instants(values: np.ndarray, unit: str, tz: str | None, kind: str) -> Any:
     return index if tz is None else index.tz_localize("UTC").tz_convert(tz)
 
 
+def _legacy_instants(values: np.ndarray, tz: str | None, scalar: bool) -> Any:
+    """jangada 0.1.x stored local wall times in ns: localise them (in a DST fold, the first
+    of the two instants; a time that does not exist is moved forward)."""
+    index = pd.DatetimeIndex(values.astype("<i8").view("M8[ns]"))
+    if tz is not None:
+        try:
+            index = index.tz_localize(tz, ambiguous="infer", nonexistent="shift_forward")
+        except (ValueError, TypeError):
+            flags = np.ones(len(index), dtype=bool)
+            index = index.tz_localize(tz, ambiguous=flags, nonexistent="shift_forward")
+    return index[0] if scalar else index
+
+
 class _InstantCodec(Codec):
     """Shared by the scalar and index codecs of datetimes and timedeltas."""
 
@@ -122,6 +135,8 @@ class _InstantCodec(Codec):
     def assemble(self, dset: h5py.Dataset, raw: Any, ctx: Any) -> Any:
         unit, tz = _unit(dset, ctx), _attr_str(dset, "timezone", ctx)
         values = np.atleast_1d(np.asarray(raw))
+        if getattr(ctx, "legacy", False):
+            return _legacy_instants(values, None if tz == "NoneType:None" else tz, np.ndim(raw) == 0)
         try:
             index = _instants(values, unit, tz, self.kind)
         except Exception as exc:
