@@ -37,7 +37,7 @@ def _short(path: str) -> str:
 
 
 #: deepest nesting of objects and containers that save and load accept
-MAX_DEPTH = 25_000
+MAX_DEPTH = 12_000
 #: trees deeper than this are walked in a helper thread with a large stack
 SHALLOW_DEPTH = 150
 _FRAMES_PER_LEVEL = 6
@@ -169,6 +169,7 @@ class Context:
         self._pending_tags: dict[Any, tuple[h5py.HLObject, dict[str, str]]] = {}
         self._tag_maps: dict[Any, dict[str, str]] = {}
         self._attrs: dict[Any, dict[str, Any]] = {}
+        self._paths: dict[Any, str] = {}
         self._links: dict[Any, set[str]] = {}
 
     # -- errors ----------------------------------------------------------------------------------
@@ -217,7 +218,7 @@ class Context:
 
     def encode(self, value: Any, parent: h5py.Group, name: str) -> None:
         """Write ``value`` as ``parent[name]`` with the codec registered for its type."""
-        path = join(parent.name, name)
+        path = join(self.path_of(parent), name)
         try:
             self._enter(path)
             shared = self._written.get(id(value))
@@ -236,7 +237,7 @@ class Context:
 
     def remember(self, value: Any, node: h5py.HLObject) -> None:
         """Record that ``value`` now lives at ``node`` so later references become hard links."""
-        self._written[id(value)] = (node.name, value)
+        self._written[id(value)] = (self.path_of(node), value)
 
     def encode_object(self, obj: Any, parent: h5py.Group, name: str) -> h5py.Group:
         """Write a Serializable as a group with its class tag and every copiable property."""
@@ -268,7 +269,7 @@ class Context:
             msg = f"cannot store {type(raw).__qualname__} as an HDF5 attribute: {exc}"
             raise self.error(UnsupportedTypeError, msg, join(obj.name, name)) from exc
         implied = _h5.implied_tag(raw)
-        key = obj.id
+        key = self.path_of(obj)
         if tag != implied or key in self._tag_maps or TYPES_ATTR in obj.attrs:
             entry = self._pending_tags.get(key)
             if entry is None:
@@ -301,6 +302,7 @@ class Context:
         """Create a group tagged ``kind = tag`` (``__container_type__`` or ``__class__``)."""
         group = parent.create_group(name)
         group.attrs[kind] = tag
+        group._jl_path = join(self.path_of(parent), name)
         return group
 
     def flush_tags(self) -> None:
@@ -310,14 +312,14 @@ class Context:
                 obj.attrs[TYPES_ATTR] = json.dumps(mapping, ensure_ascii=False)
             elif TYPES_ATTR in obj.attrs:
                 del obj.attrs[TYPES_ATTR]
-            self._tag_maps[obj.id] = mapping
+            self._tag_maps[self.path_of(obj)] = mapping
         self._pending_tags.clear()
 
     # -- reading ---------------------------------------------------------------------------------
 
     def tag_map(self, obj: h5py.HLObject) -> dict[str, str]:
         """The ``name -> tag`` map of attributes of ``obj`` whose HDF5 type is ambiguous."""
-        key = obj.id
+        key = self.path_of(obj)
         cached = self._tag_maps.get(key)
         if cached is not None:
             return cached
@@ -346,11 +348,20 @@ class Context:
             return "object"
         return _h5.str_attr(node, CONTAINER_ATTR, self, default="dict")
 
+    def path_of(self, obj: h5py.HLObject) -> str:
+        """The HDF5 path of an object, remembered: asking HDF5 costs time proportional to the
+        depth, which would make deep trees quadratic."""
+        path: str | None = getattr(obj, "_jl_path", None)
+        if path is None:
+            path = obj.name
+            obj._jl_path = path
+        return path
+
     def attrs_of(self, obj: h5py.HLObject) -> dict[str, Any]:
         """All attributes of a group, read once per walk (each HDF5 attribute read is costly)."""
         if not isinstance(obj, h5py.Group):
             return obj.attrs  # type: ignore[no-any-return]
-        key = obj.id
+        key = self.path_of(obj)
         cached = self._attrs.get(key)
         if cached is None:
             cached = self._attrs[key] = _Attrs(obj.attrs)
@@ -358,7 +369,7 @@ class Context:
 
     def links_of(self, group: h5py.Group) -> set[str]:
         """The link names of a group, listed once per walk."""
-        key = group.id
+        key = self.path_of(group)
         cached = self._links.get(key)
         if cached is None:
             cached = self._links[key] = set(group)
@@ -366,12 +377,14 @@ class Context:
 
     def codec_for(self, node: Any) -> Codec:
         """The codec that reads ``node``."""
-        path = node.path if isinstance(node, AttrNode) else node.name
+        path = node.path if isinstance(node, AttrNode) else self.path_of(node)
         return self.registry.lookup_tag(self.node_tag(node), file=self.file_name, path=path, prop=self.prop)
 
     def decode(self, node: Any) -> Any:
         """Read the value stored at ``node`` (an attribute, a dataset or a group)."""
-        path = node.path if isinstance(node, AttrNode) else node.name
+        path = (
+            f"{self.path_of(node.parent)}@{node.name}" if isinstance(node, AttrNode) else self.path_of(node)
+        )
         try:
             self._enter(path)
             if isinstance(node, AttrNode):
@@ -413,6 +426,7 @@ class Context:
                 msg = "dangling soft link"
                 raise self.error(FileFormatError, msg, join(group.name, name))
             _h5.refuse_virtual(child, self)
+            child._jl_path = join(self.path_of(group), name)
             return child
         return AttrNode(group, name, self.attrs_of(group)[name])
 
@@ -438,14 +452,14 @@ class Context:
                 self.prop = f"{cls.__qualname__}.{name}"
                 sub = selection.child(name) if selection is not None else None
                 if sub is False:
-                    values[name] = NotLoaded(self.file_name, join(group.name, name), self.prop)
+                    values[name] = NotLoaded(self.file_name, join(self.path_of(group), name), self.prop)
                     continue
                 self.selection = sub  # type: ignore[assignment]
                 values[name] = self.decode(self.member(group, name))
                 self.selection = selection
         finally:
             self.prop, self.selection = outer, selection
-        return self.build_object(cls, values, group.name, version, obj=obj)
+        return self.build_object(cls, values, self.path_of(group), version, obj=obj)
 
     def build_object(
         self,

@@ -354,7 +354,7 @@ def _remove_member(group: h5py.Group, name: str, ctx: Context) -> None:
         del group.attrs[name]
         mapping = ctx.tag_map(group)
         if name in mapping:
-            ctx._pending_tags[group.id] = (group, {k: v for k, v in mapping.items() if k != name})
+            ctx._pending_tags[ctx.path_of(group)] = (group, {k: v for k, v in mapping.items() if k != name})
 
 
 class _Detached:
