@@ -251,7 +251,8 @@ class Context:
             for key, prop in cls._serializable_properties.items():
                 if not prop.copiable:
                     continue
-                self.prop, self.storage = f"{cls.__qualname__}.{key}", prop._storage
+                self.prop = f"{cls.__qualname__}.{key}"
+                self.storage = {**cls.__jangada_storage__, **prop._storage}
                 self.encode(getattr(obj, key), group, key)
             extra = obj.__dict__.get("_jl_extra_")
             for key, value in (extra or {}).items():

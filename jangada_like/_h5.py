@@ -164,4 +164,21 @@ def create_dataset(parent: h5py.Group, name: str, data: np.ndarray, storage: dic
         options["fillvalue"] = np.nan
     # a zero-length trailing axis cannot hold a chunk of one: let every axis grow then
     maxshape = (None,) * data.ndim if 0 in data.shape[1:] else (None, *data.shape[1:])
-    return parent.create_dataset(name, data=data, chunks=tuple(chunks), maxshape=maxshape, **options)
+    dset = parent.create_dataset(name, data=data, chunks=tuple(chunks), maxshape=maxshape, **options)
+    if options.get("compression") not in (None, "gzip", "lzf", "szip") and not isinstance(
+        options.get("compression"), int
+    ):
+        dset.attrs["__filters__"] = describe_filters(dset)
+    return dset
+
+
+def describe_filters(dset: h5py.Dataset) -> str:
+    """Name the filters of a dataset for readers without this library (h5dump only knows the
+    built-in ones): ``"32015 zstd (hdf5plugin)"``."""
+    plist = dset.id.get_create_plist()
+    parts = []
+    for i in range(plist.get_nfilters()):
+        code, _flags, _values, label = plist.get_filter(i)
+        text = label.decode("ascii", "replace") if isinstance(label, bytes) else str(label)
+        parts.append(f"{code} {text}".strip())
+    return "; ".join(parts) + " (plugin filters: read with h5py after `import hdf5plugin`)"

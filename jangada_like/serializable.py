@@ -109,6 +109,7 @@ class SerializableMetatype(ABCMeta):
         namespace: dict[str, Any],
         tag: str | None = None,
         version: int | None = None,
+        storage: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> SerializableMetatype:
         clashes = _RESERVED & set(namespace)
@@ -116,6 +117,13 @@ class SerializableMetatype(ABCMeta):
             msg = f"class {name} may not define {sorted(clashes)}: the names are reserved"
             raise TypeError(msg)
         cls = super().__new__(mcls, name, bases, namespace, **kwargs)
+        if storage is not None:
+            from .properties import STORAGE_OPTIONS
+
+            unknown = set(storage) - set(STORAGE_OPTIONS)
+            if unknown:
+                raise TypeError(f"class {name}: unknown storage options {sorted(unknown)}")
+            cls.__jangada_storage__ = dict(storage)  # type: ignore[attr-defined]
         if version is not None:
             if not isinstance(version, int) or isinstance(version, bool) or version < 1:
                 raise TypeError(f"class {name}: version must be an int >= 1, got {version!r}")
@@ -242,6 +250,7 @@ class Serializable(metaclass=SerializableMetatype):
 
     __jangada_tag__: str = "jangada_like.Serializable"
     __jangada_version__: int = 1
+    __jangada_storage__: dict[str, Any] = {}  # noqa: RUF012  (class-level storage defaults)
     __hash__ = None  # type: ignore[assignment]  # mutable with value equality
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -380,3 +380,21 @@ def test_assignments_to_objects_of_a_table_persist(tmp_path: Path) -> None:
     assert back[4].label == "renamed" and len(back) == 11 and back[-1].value == 99.0
     with Logbook(path, mode="r") as log, pytest.raises(ReadOnlyError):
         log.readings[0].value = 1.0
+
+
+def test_to_dask_with_worker_processes(tmp_path: Path) -> None:
+    dask_array = pytest.importorskip("dask.array")
+    distributed = pytest.importorskip("distributed")
+    data = np.arange(40_000.0).reshape(10_000, 4)
+    path = Run(data=data).save(tmp_path / "dask")
+    with Run(path, mode="r") as run:
+        lazy = run.data.to_dask(chunks=(2_500, 4))
+        assert isinstance(lazy, dask_array.Array) and lazy.shape == (10_000, 4)
+        with (
+            distributed.LocalCluster(
+                n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+            ) as cluster,
+            distributed.Client(cluster) as client,
+        ):
+            total = client.compute(lazy.sum(axis=0)).result()
+    np.testing.assert_allclose(total, data.sum(axis=0))
