@@ -63,7 +63,7 @@ def measure(workload: str, lib: str, phase: str, size: int, repeat: int) -> dict
         "peak_rss_mib": statistics.median(r["peak_rss_mib"] for r in runs),
         "file_bytes": runs[0]["file_bytes"],
     }
-    for key in ("appends_per_s", "size_ratio"):
+    for key in ("appends_per_s", "size_ratio", "load_peak_ratio"):
         if key in runs[0]:
             summary[key] = statistics.median(r[key] for r in runs)
     return summary
@@ -119,6 +119,8 @@ def main() -> None:
                 extra = ""
                 if "appends_per_s" in m:
                     extra = f"{m['appends_per_s']:.0f} appends/s, size/data {m['size_ratio']:.3f}"
+                if "load_peak_ratio" in m:
+                    extra = f"memory taken by the load: {m['load_peak_ratio']:.2f}x the array"
                 print(
                     f"{name + ' ' + phase + f' ({size})':<22}{lib:<14}{m['median']:>10.4f}"
                     f"{m['min']:>9.4f}-{m['max']:<8.4f}{ratio:>9}{m['peak_rss_mib']:>9.0f}"

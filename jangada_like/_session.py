@@ -75,6 +75,7 @@ class Session:
         self._objects: dict[int, tuple[Any, str]] = {}
         self._snapshots: dict[tuple[int, str], Any] = {}
         self._datasets: dict[int, h5py.Dataset] = {}
+        self._owned: list[Any] = []
 
     # -- state used by proxies ------------------------------------------------------------------
 
@@ -98,6 +99,10 @@ class Session:
             self._write_changed_in_place()
             self.file.flush()  # type: ignore[union-attr]
             os.fsync(self.file.id.get_vfd_handle())  # type: ignore[union-attr]
+
+    def own(self, resource: Any) -> None:
+        """Close ``resource`` when the session closes."""
+        self._owned.append(resource)
 
     def proxy(self, dset: h5py.Dataset, codec: Any) -> ProxyDataset:
         return ProxyDataset(self, dset, codec)
@@ -153,6 +158,9 @@ class Session:
             obj.__dict__.pop("_jl_node_", None)
         self._objects.clear()
         self._snapshots.clear()
+        for resource in self._owned:
+            resource.close()
+        self._owned.clear()
         try:
             if self.file is not None:
                 self.file.close()

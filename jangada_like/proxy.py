@@ -29,6 +29,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from ._h5 import chunk_table
 from .errors import CastingError, ProxyClosedError, ReadOnlyError, ShapeMismatchError
 
 __all__ = ["ProxyDataset"]
@@ -122,9 +123,26 @@ class ProxyDataset:
 
     def __getitem__(self, key: Any) -> Any:
         dset = self.dataset
+        if type(key) is slice and key.step in (None, 1):
+            table = self._rows_table(dset)
+            if table is not None:
+                start, stop, _ = key.indices(table.n_rows)
+                return table.read(start, max(start, stop))
         order, key = _normalise_read_key(key, dset.shape)
         out = self._codec.read_slice(dset, key)
         return out if order is None else out[order]
+
+    def _rows_table(self, dset: h5py.Dataset) -> Any:
+        """Direct row reads for files that cannot change under us (mode 'r', no SWMR)."""
+        cached = self.__dict__.get("_table", False)
+        if cached is False:
+            usable = self._source.mode == "r" and not self._source.swmr and hasattr(self._source, "own")
+            plain = getattr(self._codec, "tag", "") == "numpy.ndarray" and "__numpy_dtype__" not in dset.attrs
+            cached = chunk_table(dset) if usable and plain and "__order__" not in dset.attrs else None
+            if cached is not None:
+                self._source.own(cached)  # closed with the session
+            self.__dict__["_table"] = cached
+        return cached
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         if copy is False:

@@ -20,7 +20,9 @@ class Node(Persistable, tag="tests.graphs.node"):
 
 def test_shared_object_array_and_container_keep_identity(tmp_path: Path) -> None:
     shared_obj, shared_arr, shared_list = Node(name="s"), np.arange(5), [1, "a", None]
-    root = Node(x=[shared_obj, shared_arr, shared_list], y={"o": shared_obj, "a": shared_arr, "l": shared_list})
+    root = Node(
+        x=[shared_obj, shared_arr, shared_list], y={"o": shared_obj, "a": shared_arr, "l": shared_list}
+    )
     back = Node.load(root.save(tmp_path / "g"))
     assert back.x[0] is back.y["o"] and back.x[1] is back.y["a"] and back.x[2] is back.y["l"]
     with h5py.File(tmp_path / "g.hdf5", "r") as f:

@@ -83,10 +83,10 @@ def test_chunks_are_row_major_and_sized_for_growth(tmp_path: Path) -> None:
     big = Layout(measurements=np.zeros((100_000, 8))).save(tmp_path / "big")
     with h5py.File(big, "r") as f:
         chunks = f["root/measurements"].chunks
-        assert chunks[1] == 8 and chunks[0] * 8 * 8 <= 1024 * 1024 and chunks[0] >= 1024
+        assert chunks[1] == 8 and chunks[0] * 8 * 8 <= 4 * 1024 * 1024 and chunks[0] >= 1024
     wide = Layout(measurements=np.zeros((2, 300_000))).save(tmp_path / "wide")
     with h5py.File(wide, "r") as f:
-        assert np.prod(f["root/measurements"].chunks) * 8 <= 1024 * 1024
+        assert np.prod(f["root/measurements"].chunks) * 8 <= 4 * 1024 * 1024
 
 
 def test_attribute_limit_moves_large_values_to_datasets(tmp_path: Path) -> None:

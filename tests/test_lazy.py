@@ -72,6 +72,9 @@ def test_open_reads_no_array_data(run_file: Path, monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(h5py.Dataset, "__getitem__", guarded)
     monkeypatch.setattr(h5py.Dataset, "read_direct", forbidden)
+    import jangada_like._h5 as h5
+
+    monkeypatch.setattr(h5.ChunkTable, "read", forbidden)  # the direct path for plain row slices
     with Run(run_file, mode="r") as run:
         assert run.data.shape == (10,) and run.child.samples.shape == (4, 2)
         with pytest.raises(AssertionError, match="array data was read"):

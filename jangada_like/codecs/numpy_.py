@@ -15,7 +15,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .._h5 import DATASET_ATTR
+from .._h5 import DATASET_ATTR, read_all
 from ..errors import FileFormatError, UnsupportedTypeError
 from .base import AttrNode, Codec
 
@@ -81,7 +81,7 @@ def read(dset: h5py.Dataset, key: Any = ()) -> Any:
     """Read ``dset[key]`` and map it back to its numpy dtype and order."""
     target = dset.attrs.get(DTYPE_ATTR)
     if target is None:
-        out = dset[key]
+        out = read_all(dset) if isinstance(key, tuple) and not key else dset[key]
         if dset.ndim == 0 and not isinstance(out, np.ndarray):
             out = np.asarray(out, dtype=dset.dtype)  # keeps byte order and exact dtype
     else:
