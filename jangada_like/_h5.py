@@ -213,16 +213,20 @@ class ChunkTable:
         self.chunk_rows = dset.chunks[0]
         self.row_bytes = dset.dtype.itemsize * math.prod(dset.shape[1:])
         self.fill = dset.fillvalue
-        self.offsets: dict[int, int | None] = {}  # chunk number -> file address, looked up on use
+        self.offsets: dict[int, int | None] | None = None  # chunk number -> file address
         self._fd: int | None = None
         self._dsid = dset.id
 
     def _address(self, k: int) -> int | None:
-        if k not in self.offsets:
-            coord = (k * self.chunk_rows,) + (0,) * (len(self.shape) - 1)
-            info = self._dsid.get_chunk_info_by_coord(coord)
-            self.offsets[k] = info.byte_offset if info.size else None
-        return self.offsets[k]
+        if self.offsets is None:  # one pass over the chunk index (a lookup per chunk is slow)
+            offsets: dict[int, int | None] = {}
+
+            def record(info: Any) -> None:
+                offsets[info.chunk_offset[0] // self.chunk_rows] = info.byte_offset
+
+            self._dsid.chunk_iter(record)
+            self.offsets = offsets
+        return self.offsets.get(k)
 
     def read(self, start: int, stop: int) -> np.ndarray:
         """Rows ``start:stop`` (0 <= start <= stop <= n_rows)."""
@@ -269,7 +273,7 @@ def chunk_table(dset: h5py.Dataset) -> ChunkTable | None:
             or dset.chunks[1:] != dset.shape[1:]
             or dset.id.get_create_plist().get_nfilters() != 0
             or dset.file.id.get_create_plist().get_userblock() != 0
-            or not hasattr(dset.id, "get_chunk_info_by_coord")
+            or not hasattr(dset.id, "chunk_iter")
         ):
             return None
         return ChunkTable(dset)
