@@ -35,22 +35,29 @@ _ITEM_NAMES = {name for name, _ in _ITEM_TYPES.values()}
 
 
 def _homogeneous(items: list[Any]) -> tuple[str, Any] | None:
+    """``(item type name, dtype)`` when every item has one scalar type a dataset can hold.
+
+    Written with builtins that loop in C: long lists are the common case.
+    """
     if not items:
         return None
-    first = type(items[0])
-    spec = _ITEM_TYPES.get(first)
-    if spec is None or any(type(v) is not first for v in items):
+    kinds = set(map(type, items))
+    if len(kinds) != 1:
         return None
-    if first is int and not all(-(2**63) <= v < 2**63 for v in items):
+    first = kinds.pop()
+    spec = _ITEM_TYPES.get(first)
+    if spec is None:
+        return None
+    if first is int and not (-(2**63) <= min(items) and max(items) < 2**63):
         return None
     if first is str:
-        for v in items:
-            if "\x00" in v:
-                return None
-            try:
-                v.encode("utf-8")
-            except UnicodeEncodeError:
-                return None
+        text = "\x00".join(items)
+        if text.count("\x00") != len(items) - 1:
+            return None  # an item holds NUL, which HDF5 strings cannot
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
     return spec
 
 
