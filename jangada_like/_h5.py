@@ -26,6 +26,8 @@ ROOT = "root"
 ATTR_LIMIT = 64 * 1024
 #: chunk sizes chosen for growth along axis 0
 CHUNK_MIN_BYTES = 16 * 1024
+#: chunk size of datasets created with no rows (series that will grow by appends)
+EMPTY_CHUNK_BYTES = 256 * 1024
 CHUNK_MAX_BYTES = 4 * 1024 * 1024
 
 _IMPLIED = {
@@ -134,13 +136,16 @@ def growth_chunks(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
 
     A chunk holds whole rows when a row is small; its size is the data size rounded up to a
     power of two, kept between :data:`CHUNK_MIN_BYTES` and :data:`CHUNK_MAX_BYTES`, so small
-    arrays stay small on disk and long series read and append in large sequential blocks.
+    arrays stay small on disk and long series read and append in large sequential blocks;
+    a dataset created empty gets :data:`EMPTY_CHUNK_BYTES`.
     """
     itemsize = max(itemsize, 1)
     trailing = [max(n, 1) for n in shape[1:]]
     row_bytes = itemsize * math.prod(trailing)
     total = row_bytes * max(shape[0], 1)
     target = min(max(1 << max(total - 1, 1).bit_length(), CHUNK_MIN_BYTES), CHUNK_MAX_BYTES)
+    if shape[0] == 0:  # created empty: it is there to be appended to
+        target = EMPTY_CHUNK_BYTES
     # a single row larger than the target: split the trailing axes, last axis first
     while row_bytes > target and any(n > 1 for n in trailing):
         axis = max(i for i, n in enumerate(trailing) if n > 1)

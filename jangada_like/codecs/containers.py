@@ -150,7 +150,9 @@ class DictCodec(Codec):
     subclasses = False
 
     def children(self, value: Any) -> Any:
-        return [*value.keys(), *value.values()]
+        keys, values = list(value), list(value.values())
+        scalar_keys, scalar_values = _homogeneous(keys) is not None, _homogeneous(values) is not None
+        return [*([] if scalar_keys else keys), *([] if scalar_values else values)]
 
     def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
         keys = list(value)
