@@ -48,7 +48,7 @@ def _homogeneous(items: list[Any]) -> tuple[str, Any] | None:
     spec = _ITEM_TYPES.get(first)
     if spec is None:
         return None
-    if first is int and not (-(2**63) <= min(items) and max(items) < 2**63):
+    if first is int and not (min(items) >= -(2**63) and max(items) < 2**63):
         return None
     if first is str:
         text = "\x00".join(items)
