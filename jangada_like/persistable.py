@@ -181,10 +181,10 @@ class Persistable(Serializable):
                 msg += "array properties inside a `with Cls(path, mode='r+')` block"
                 raise TypeError(msg)
             proxies[name] = (proxy, *proxy._prepare_append(values, 0, cast))
-        lengths = {name: arr.shape[axis] for name, (_, arr, axis) in proxies.items()}
+        lengths = {name: prepared[0].shape[prepared[1]] for name, (_, *prepared) in proxies.items()}
         if len(set(lengths.values())) > 1:
             raise ShapeMismatchError(f"aligned series must add the same number of rows, got {lengths}")
-        shapes = {name: proxy._commit_append(arr, axis) for name, (proxy, arr, axis) in proxies.items()}
+        shapes = {name: proxy._commit_append(*prepared) for name, (proxy, *prepared) in proxies.items()}
         session = self.__dict__.get("_jl_session_")
         if session is not None and session.swmr:
             session.flush()

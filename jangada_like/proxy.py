@@ -206,8 +206,7 @@ class ProxyDataset:
         --------
         See the module docstring.
         """
-        arr, axis = self._prepare_append(values, axis, cast)
-        return self._commit_append(arr, axis)
+        return self._commit_append(*self._prepare_append(values, axis, cast))
 
     def _plain_dtype(self, dset: h5py.Dataset) -> np.dtype[Any] | None:
         """The dtype values are stored in as they are (``None``: they need converting); cached,
@@ -218,7 +217,9 @@ class ProxyDataset:
             cached = self.__dict__["_plain"] = (dset.dtype if plain else None, dset.maxshape)
         return cached[0]  # type: ignore[no-any-return]
 
-    def _prepare_append(self, values: Any, axis: int, cast: bool) -> tuple[np.ndarray, int]:
+    def _prepare_append(
+        self, values: Any, axis: int, cast: bool
+    ) -> tuple[np.ndarray, int, h5py.Dataset, tuple[int, ...]]:
         """Check and convert, writing nothing (so several series can be checked first)."""
         dset = self._writable()
         shape = dset.shape
@@ -226,7 +227,7 @@ class ProxyDataset:
         if type(values) is np.ndarray and plain is not None and values.dtype == plain and axis == 0:
             maxshape = self.__dict__["_plain"][1]
             if values.ndim == len(shape) and values.shape[1:] == shape[1:] and maxshape[0] is None:
-                return values, 0  # the common case, checked without touching the file again
+                return values, 0, dset, shape  # the common case, checked without touching the file again
         if dset.ndim == 0:
             msg = "a 0-d dataset cannot grow: store np.atleast_1d(value) (or a 1-D array) "
             msg += "in the property to be able to append"
@@ -245,11 +246,11 @@ class ProxyDataset:
             msg = f"cannot append data of shape {arr.shape} to a dataset of shape {dset.shape} "
             msg += f"along axis {axis}: the other dimensions must be {expected}"
             raise ShapeMismatchError(msg, file=self._file, path=self._path)
-        return arr, axis
+        return arr, axis, dset, shape
 
-    def _commit_append(self, arr: np.ndarray, axis: int) -> tuple[int, ...]:
-        dset = self.dataset
-        shape = dset.shape
+    def _commit_append(
+        self, arr: np.ndarray, axis: int, dset: h5py.Dataset, shape: tuple[int, ...]
+    ) -> tuple[int, ...]:
         old = shape[axis]
         dset.resize(old + arr.shape[axis], axis=axis)
         if axis == 0:
@@ -257,9 +258,7 @@ class ProxyDataset:
         else:
             dset[tuple(slice(old, None) if i == axis else slice(None) for i in range(len(shape)))] = arr
         self._source.touched(self)
-        shape = list(shape)
-        shape[axis] = old + arr.shape[axis]
-        return tuple(shape)
+        return (*shape[:axis], old + arr.shape[axis], *shape[axis + 1 :])
 
     def _convert(self, value: Any, dset: h5py.Dataset, *, cast: bool) -> np.ndarray:
         try:
