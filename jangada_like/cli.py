@@ -66,7 +66,12 @@ def _walk(group: h5py.Group, prefix: str, lines: list[str], max_items: int, seen
         last = i == len(shown) - 1 and len(entries) <= max_items
         branch, pad = ("└── ", "    ") if last else ("├── ", "│   ")
         if name.startswith("@"):
-            text = np.array2string(value, threshold=6) if isinstance(value, np.ndarray) else repr(value)
+            if isinstance(value, np.ndarray):
+                text = np.array2string(value, threshold=6)
+            elif isinstance(value, h5py.Empty):
+                text = "None"
+            else:
+                text = repr(value.item() if isinstance(value, np.generic) else value)
             lines.append(f"{prefix}{branch}{name} = {text[:60]}")
             continue
         node = group.get(name)
