@@ -95,3 +95,29 @@ def test_bad_selection_arguments(scan_file: Path) -> None:
         Scan.load(scan_file, only="name")
     with pytest.raises(ValueError, match="bad property path"):
         Scan.load(scan_file, exclude=["probe..x"])
+
+
+class Cell(Persistable, tag="tests.partial.cell"):
+    index = SerializableProperty(default=0)
+    label = SerializableProperty(default="")
+
+
+class Grid(Persistable, tag="tests.partial.grid"):
+    cells = SerializableProperty(default=None)
+
+
+def test_lazy_open_of_many_objects_builds_only_those_touched(tmp_path: Path) -> None:
+    built: list[int] = []
+    cells = [Cell(index=i, label=f"c{i}") for i in range(10_000)]
+    path = Grid(cells=cells).save(tmp_path / "grid")
+    Cell.index = SerializableProperty(default=0, observers=[lambda self, old, new: built.append(new)])
+    try:
+        with Grid(path, mode="r") as grid:
+            assert len(grid.cells) == 10_000
+            assert grid.cells[4321].label == "c4321" and grid.cells[-1].index == 9_999
+            assert grid.cells[4321] is grid.cells[4321]
+            assert sorted(set(built)) == [4321, 9_999]  # two objects built, not 10,000
+            copy = grid.save(tmp_path / "copy")  # saving reads them all
+        assert Grid.load(copy).cells == cells
+    finally:
+        Cell.index = SerializableProperty(default=0)

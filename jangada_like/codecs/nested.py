@@ -135,4 +135,24 @@ class NotLoadedCodec(Codec):
         raise ctx.error(FileFormatError, "not-loaded markers are never stored")
 
 
-CODECS = (ObjectCodec(), RecordCodec(), ProxyCodec(), NotLoadedCodec())
+class TableRowsCodec(Codec):
+    """Saving an object that holds the rows of a read-only lazy table: write them as a list."""
+
+    tag = "table-rows"
+
+    def matches(self, tp: type) -> bool:
+        from .tables import TableRows
+
+        return issubclass(tp, TableRows)
+
+    def children(self, value: Any) -> Any:
+        return list(value)
+
+    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+        ctx.encode(list(value), parent, name)
+
+    def decode(self, node: Any, ctx: Any) -> Any:  # pragma: no cover - never written as a tag
+        raise ctx.error(FileFormatError, "table rows are stored as lists")
+
+
+CODECS = (ObjectCodec(), RecordCodec(), ProxyCodec(), NotLoadedCodec(), TableRowsCodec())

@@ -15,6 +15,7 @@ tree never go into a table, so shared references and cycles keep their identity.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import h5py
@@ -122,6 +123,14 @@ def read_table(group: h5py.Group, ctx: Any) -> list[Any]:
         raise ctx.error(FileFormatError, "an object table needs integer __length__", group.name) from None
     if n < 0 or n > 2**40:
         raise ctx.error(FileFormatError, f"bad table length {n}", group.name)
+    session = getattr(ctx, "session", None)
+    lazy = cls is not None and session is not None and not session.writable and ctx.selection is None
+    if lazy and version == cls.__jangada_version__:
+        rows = TableRows(
+            cls, n, {name: _Column(group[name], n, ctx) for name in ctx.member_names(group)}, ctx
+        )
+        ctx.seen(group, rows)
+        return rows  # type: ignore[return-value]
     out: list[Any] = []
     ctx.seen(group, out)
     columns = {}
@@ -147,3 +156,68 @@ def read_table(group: h5py.Group, ctx: Any) -> list[Any]:
         values = {k: v[i] for k, v in columns.items()}
         out.append(ctx.build_object(cls, values, group.name, version, row=(i, out)))
     return out
+
+
+class _Column:
+    """One column of a table read lazily: raw values at once (fast), Python values per row."""
+
+    __slots__ = ("data", "item")
+
+    def __init__(self, dset: h5py.Dataset, n: int, ctx: Any) -> None:
+        self.item = dset.attrs.get(ITEM_ATTR)
+        if self.item in ("int", "float", "bool", "complex", "ndarray", "numpy.scalar"):
+            if dset.shape is None or not dset.shape or dset.shape[0] != n:
+                raise ctx.error(
+                    FileFormatError, f"column of shape {dset.shape} in a table of {n} rows", dset.name
+                )
+            self.data: Any = dset[()]
+            if self.item != "ndarray" and self.data.dtype.kind not in "biufc":
+                raise ctx.error(FileFormatError, f"{self.item} column stored as {self.data.dtype}", dset.name)
+        else:
+            self.data = _values(dset, n, ctx)
+
+    def __getitem__(self, i: int) -> Any:
+        value = self.data[i]
+        if self.item in ("int", "float", "bool", "complex"):
+            return value.item()
+        return value
+
+
+class TableRows(Sequence[Any]):
+    """The objects of an object table in a read-only lazy session: each is built when first
+    reached, so touching one object of a file holding thousands costs the same as of ten."""
+
+    def __init__(self, cls: Any, n: int, columns: dict[str, _Column], ctx: Any) -> None:
+        self._cls, self._n, self._columns = cls, n, columns
+        self._rows: dict[int, Any] = {}
+        self._ctx = ctx
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._n))]
+        i = int(index) + (self._n if int(index) < 0 else 0)
+        if not 0 <= i < self._n:
+            raise IndexError(f"table index {index} out of range for {self._n} rows")
+        row = self._rows.get(i)
+        if row is None:
+            values = {k: col[i] for k, col in self._columns.items()}
+            row = self._rows[i] = self._ctx.build_object(self._cls, values, "", self._cls.__jangada_version__)
+        return row
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, TableRows)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<{self._n} {self._cls.__qualname__} objects, read when reached>"
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> list[Any]:
+        import copy
+
+        return copy.deepcopy(list(self), memo)
