@@ -42,9 +42,8 @@ def main() -> None:
         start = time.perf_counter()
         Parent.load(path)
         loads.append(time.perf_counter() - start)
-    print(
-        f"jangada 0.1.9 W2 (2,000 objects): save median {sorted(saves)[1]:.3f} s, load median {sorted(loads)[1]:.3f} s"
-    )
+    save, load = sorted(saves)[1], sorted(loads)[1]
+    print(f"jangada 0.1.9 W2 (2,000 objects): save median {save:.3f} s, load median {load:.3f} s")
 
 
 if __name__ == "__main__":
