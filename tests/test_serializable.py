@@ -226,3 +226,32 @@ def test_dataset_type_with_bad_disassemble_is_refused(tmp_path: Any) -> None:
             Box(x=Weird()).save(tmp_path / "w.hdf5")
     finally:
         Serializable.remove_dataset_type(Weird)
+
+
+def test_jangada_serialization_module_names() -> None:
+    import jangada_like.serialization as js
+
+    for name in (
+        "SerializableProperty",
+        "Serializable",
+        "Persistable",
+        "load",
+        "sproperty",
+        "SerializableMetatype",
+        "get_full_qualified_name",
+        "check_types",
+        "disassemble_ndarray",
+        "assemble_ndarray",
+        "disassemble_pandas_time",
+        "assemble_pandas_time",
+        "T",
+        "DefaultCallable",
+        "Observer",
+        "Parser",
+        "Postinitializer",
+    ):
+        assert hasattr(js, name), name
+    import pandas as pd
+
+    idx = pd.date_range("2024-10-27", periods=4, freq="30min", tz="Europe/Berlin")
+    assert js.assemble_pandas_time(*js.disassemble_pandas_time(idx)).equals(idx)
