@@ -245,11 +245,9 @@ class Session:
             return
         ctx = Context(self.file, session=self, file_name=self.path)
         ctx.prop = f"{type(instance).__qualname__}.{name}"
-        ctx.storage = prop._storage if prop is not None else {}
+        ctx.storage = {**type(instance).__jangada_storage__, **prop._storage} if prop is not None else {}
         try:
-            _remove_member(group, name, ctx)
-            ctx.encode(value, group, name)
-            ctx.flush_tags()
+            _replace_member(group, name, value, ctx)
         except JangadaError as exc:
             exc.add_context(file=self.path, prop=ctx.prop)
             raise
@@ -355,14 +353,48 @@ def _same(group: h5py.Group, name: str, proxy: ProxyDataset) -> bool:
     return member is not None and member.id == proxy._dset.id
 
 
+_NEW = "__jl_new__"
+
+
+def _replace_member(group: h5py.Group, name: str, value: Any, ctx: Context) -> None:
+    """Write ``value`` under a hidden name, then swap it in: a crash while encoding leaves the
+    old value in place (the hidden member is ignored by readers and cleared next time)."""
+    tmp = _NEW + name
+    _remove_member(group, tmp, ctx)
+    ctx.encode(value, group, tmp)
+    _remove_member(group, name, ctx)
+    if tmp in group:
+        group.move(tmp, name)
+    else:
+        h5py.h5a.rename(group.id, tmp.encode(), name.encode())
+    key = ctx.path_of(group)
+    entry = ctx._pending_tags.get(key)
+    if entry is None:
+        entry = ctx._pending_tags[key] = (group, dict(ctx.tag_map(group)))
+    tags = entry[1]
+    tags.pop(name, None)
+    if tmp in tags:
+        tags[name] = tags.pop(tmp)
+    ctx.flush_tags()
+    old, new = f"{key.rstrip('/')}/{tmp}", f"{key.rstrip('/')}/{name}"
+    for ident, (path, obj) in list(ctx._written.items()):
+        if path == old or path.startswith(old + "/"):
+            ctx._written[ident] = (new + path[len(old) :], obj)
+
+
 def _remove_member(group: h5py.Group, name: str, ctx: Context) -> None:
     if group.get(name, getlink=True) is not None:
         del group[name]  # open proxies keep the old dataset readable until the file closes
     elif name in group.attrs:
         del group.attrs[name]
-        mapping = ctx.tag_map(group)
-        if name in mapping:
-            ctx._pending_tags[ctx.path_of(group)] = (group, {k: v for k, v in mapping.items() if k != name})
+        key = ctx.path_of(group)
+        entry = ctx._pending_tags.get(key)
+        if entry is not None:
+            entry[1].pop(name, None)
+        else:
+            mapping = ctx.tag_map(group)
+            if name in mapping:
+                ctx._pending_tags[key] = (group, {k: v for k, v in mapping.items() if k != name})
 
 
 class _Detached:

@@ -401,3 +401,26 @@ def test_to_dask_with_worker_processes(tmp_path: Path) -> None:
         ):
             total = client.compute(lazy.sum(axis=0)).result()
     np.testing.assert_allclose(total, data.sum(axis=0))
+
+
+def test_r_plus_reassignments_keep_exact_types(tmp_path: Path) -> None:
+    import pathlib
+
+    path = Run(name=pathlib.Path("a/b"), gain=np.float32(1.5)).save(tmp_path / "types")
+    values = [
+        pathlib.Path("c/d"),
+        np.int64(3),
+        "plain",
+        2**70,
+        ["x", 1],
+        pathlib.PurePosixPath("e"),
+    ]  # None: default
+    for value in values:
+        with Run(path, mode="r+") as run:
+            run.name = value
+            run.gain = value
+        back = Run.load(path)
+        for got in (back.name, back.gain):
+            assert type(got) is type(value) and got == value
+    with h5py.File(path, "r") as f:
+        assert not [n for n in [*f["root"], *f["root"].attrs] if n.startswith("__jl_new__")]
