@@ -145,11 +145,18 @@ class Session:
         if self.swmr and self.mode != "r":
             self.file.swmr_mode = True
 
-    def exit(self) -> None:
+    def exit(self, failed: bool = False) -> None:
+        """Write containers changed in place, flush and close.  When the block itself failed,
+        an error while writing must not hide the error the block raised."""
         try:
             if self.is_open and self.writable:
-                self._write_changed_in_place()
-                self.file.flush()  # type: ignore[union-attr]
+                try:
+                    self._write_changed_in_place()
+                finally:
+                    self.file.flush()  # type: ignore[union-attr]
+        except Exception:
+            if not failed:
+                raise
         finally:
             self._close()
 

@@ -143,10 +143,10 @@ class Persistable(Serializable):
         session.enter(self)
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         session = self.__dict__.get("_jl_session_")
         if session is not None:
-            session.exit()
+            session.exit(failed=exc_type is not None)
 
     def flush(self) -> None:
         """Inside a ``with`` block: make everything written so far durable on disk.

@@ -424,3 +424,12 @@ def test_r_plus_reassignments_keep_exact_types(tmp_path: Path) -> None:
             assert type(got) is type(value) and got == value
     with h5py.File(path, "r") as f:
         assert not [n for n in [*f["root"], *f["root"].attrs] if n.startswith("__jl_new__")]
+
+
+def test_bad_assignment_in_r_plus_names_property_and_keeps_file(run_file: Path) -> None:
+    from jangada_like.errors import UnsupportedTypeError
+
+    with pytest.raises(UnsupportedTypeError, match=r"Run\.table"), Run(run_file, mode="r+") as run:
+        run.table = {"bad": [object()]}
+    back = Run.load(run_file)
+    assert back.table["a"] == 1  # the old value is still there
