@@ -12,7 +12,7 @@ from typing import Any
 import h5py
 
 from ._engine import MAX_DEPTH, SHALLOW_DEPTH, Context, walk
-from ._h5 import CLASS_ATTR, FORMAT_ATTR, FORMAT_VERSION, LIBRARY_ATTR, ROOT
+from ._h5 import CLASS_ATTR, FORMAT_ATTR, FORMAT_VERSION, LIBRARY_ATTR, ROOT, attr_or_none
 from ._locking import FileLock
 from ._recovery import recover
 from ._version import __version__
@@ -59,7 +59,7 @@ def write_header(f: h5py.File) -> None:
 def check_header(f: h5py.File, name: str) -> int:
     """Return the file's format version (0: a file written by jangada 0.1.x); refuse newer
     formats naming both versions."""
-    raw = f.attrs.get(FORMAT_ATTR)
+    raw = attr_or_none(f.attrs, FORMAT_ATTR)
     if raw is None:
         root = f.get(ROOT)
         if isinstance(root, h5py.Group) and CLASS_ATTR in root.attrs:
@@ -110,8 +110,7 @@ def decode_root(f: h5py.File, ctx: Context, expected: type | None, into: Any = N
 
 def _read_root(f: h5py.File, ctx: Context, expected: type | None, into: Any) -> Any:
     ctx.legacy = check_header(f, ctx.file_name) == 0
-    link = f.get(ROOT, getlink=True)
-    if link is None:
+    if ROOT not in ctx.links_of(f):
         raise MissingRootError("the file has no 'root' group", file=ctx.file_name, path="/root")
     root = ctx.member(f, ROOT)
     if not isinstance(root, h5py.Group):

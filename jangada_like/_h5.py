@@ -87,14 +87,23 @@ def legacy_attr(raw: Any) -> Any:
     return raw
 
 
+def attr_or_none(attrs: Any, name: str) -> Any:
+    """``attrs.get(name)`` in one HDF5 call instead of two."""
+    try:
+        return attrs[name]
+    except KeyError:
+        return None
+
+
 def str_attr(obj: h5py.HLObject, name: str, ctx: Any, default: str | None = None) -> str:
     """Read a tag attribute that must be a str; a hostile type is a format error."""
     attrs = ctx.attrs_of(obj) if isinstance(obj, h5py.Group) and hasattr(ctx, "attrs_of") else obj.attrs
-    if name not in attrs:
+    try:
+        value = attrs[name]  # one HDF5 call, where `in` and then [] would be two
+    except KeyError:
         if default is not None:
             return default
-        raise ctx.error(FileFormatError, f"missing attribute {name}", obj.name)
-    value = attrs[name]
+        raise ctx.error(FileFormatError, f"missing attribute {name}", obj.name) from None
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
     if not isinstance(value, str):

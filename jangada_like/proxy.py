@@ -129,7 +129,10 @@ class ProxyDataset:
                 start, stop, _ = key.indices(table.n_rows)
                 return table.read(start, max(start, stop))
         order, key = _normalise_read_key(key, dset.shape)
-        out = self._codec.read_slice(dset, key)
+        if self._plain_dtype(dset) is not None and not (isinstance(key, tuple) and not key):
+            out = dset[key]  # stored as it is read: no conversion, no attribute to consult
+        else:
+            out = self._codec.read_slice(dset, key)
         return out if order is None else out[order]
 
     def _rows_table(self, dset: h5py.Dataset) -> Any:
@@ -137,7 +140,9 @@ class ProxyDataset:
         cached = self.__dict__.get("_table", False)
         if cached is False:
             usable = self._source.mode == "r" and not self._source.swmr and hasattr(self._source, "own")
-            plain = getattr(self._codec, "tag", "") == "numpy.ndarray" and "__numpy_dtype__" not in dset.attrs
+            attrs = dset.attrs
+            plain = getattr(self._codec, "tag", "") == "numpy.ndarray" and "__numpy_dtype__" not in attrs
+            plain = plain and "__order__" not in attrs
             cached = chunk_table(dset) if usable and plain and "__order__" not in dset.attrs else None
             if cached is not None:
                 self._source.own(cached)  # closed with the session

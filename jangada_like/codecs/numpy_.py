@@ -15,7 +15,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .._h5 import DATASET_ATTR, read_all
+from .._h5 import DATASET_ATTR, attr_or_none, read_all
 from ..errors import FileFormatError, UnsupportedTypeError
 from .base import AttrNode, Codec
 
@@ -79,7 +79,7 @@ def _safe_dtype(name: Any, dset: h5py.Dataset) -> np.dtype[Any]:
 
 def read(dset: h5py.Dataset, key: Any = ()) -> Any:
     """Read ``dset[key]`` and map it back to its numpy dtype and order."""
-    target = dset.attrs.get(DTYPE_ATTR)
+    target = attr_or_none(dset.attrs, DTYPE_ATTR)
     if target is None:
         out = read_all(dset) if isinstance(key, tuple) and not key else dset[key]
         if dset.ndim == 0 and not isinstance(out, np.ndarray):
@@ -91,7 +91,7 @@ def read(dset: h5py.Dataset, key: Any = ()) -> Any:
         else:
             raw = np.asarray(dset[key])
             out = raw.astype("<i8").view(dtype.newbyteorder("<")).astype(dtype)
-    if dset.attrs.get(ORDER_ATTR) == "F" and isinstance(out, np.ndarray):
+    if isinstance(out, np.ndarray) and out.ndim > 1 and attr_or_none(dset.attrs, ORDER_ATTR) == "F":
         out = np.asfortranarray(out)
     return out
 
