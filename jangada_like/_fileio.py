@@ -172,17 +172,23 @@ def load_file(
 
 
 @contextlib.contextmanager
-def atomic_target(path: Path) -> Iterator[Path]:
+def atomic_target(path: Path, timeout: float | None = 0) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success flush it and rename it over ``path``.
 
-    On any failure the temporary file is removed and ``path`` is left byte-identical.
+    On any failure the temporary file is removed and ``path`` is left byte-identical.  The
+    rename waits (up to ``timeout``) for the write lock of an existing ``path``: a process still
+    writing to the old file would otherwise go on writing into a file nobody can open again.
     """
     remove_stale_temporaries(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}{TMP_SUFFIX}")
     try:
         yield tmp
         _fsync(tmp)
-        os.replace(tmp, path)
+        if path.is_file():
+            with FileLock(path, exclusive=True, timeout=timeout):
+                os.replace(tmp, path)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -190,11 +196,11 @@ def atomic_target(path: Path) -> Iterator[Path]:
     _fsync_dir(path.parent)
 
 
-def save_file(obj: Any, path: Path) -> None:
+def save_file(obj: Any, path: Path, timeout: float | None = 0) -> None:
     """Atomically write ``obj`` to ``path``."""
     shared: set[int] = set()
     depth = validate(obj, os.fspath(path), shared)
-    with atomic_target(path) as tmp, open_h5(tmp, "w") as f:
+    with atomic_target(path, timeout) as tmp, open_h5(tmp, "w") as f:
         ctx = Context(f, file_name=os.fspath(path))
         ctx.shared = shared
         encode_root(obj, f, ctx, deep=depth > SHALLOW_DEPTH)

@@ -213,12 +213,16 @@ class Persistable(Serializable):
         path: str | os.PathLike[str],
         overwrite: bool = True,
         use_default_extension: bool = True,
+        *,
+        timeout: float | None = 0,
     ) -> Path:
         """Write the object to ``path`` atomically; return the path written.
 
         The extension is added only when ``path`` has none.  The file is written to a temporary
         file beside it, flushed to disk and renamed over ``path``: a failed save leaves the
-        previous file byte-identical.  Properties with ``copiable=False`` are not saved.
+        previous file byte-identical.  Properties with ``copiable=False`` are not saved.  If
+        another process has ``path`` open, the save waits up to ``timeout`` seconds for it,
+        then raises :class:`~jangada_like.errors.FileLockedError` (the new data is not written).
 
         Examples
         --------
@@ -233,7 +237,7 @@ class Persistable(Serializable):
             raise FileExistsError(f"Path {target} already exists")
         if target.is_dir():
             raise IsADirectoryError(f"Path {target} is a directory")
-        save_file(self, target)
+        save_file(self, target, timeout=timeout)
         return target
 
     @classmethod

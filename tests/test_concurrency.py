@@ -120,3 +120,19 @@ def test_killed_appender_leaves_a_recoverable_file(tmp_path: Path) -> None:
         rows = Log.load(path).rows
     assert rows.shape[0] >= flushed
     assert np.array_equal(rows[:, 0], np.arange(rows.shape[0]))
+
+
+def test_save_over_a_file_another_process_writes_waits_or_refuses(tmp_path: Path) -> None:
+    path = tmp_path / "busy.hdf5"
+    Log(rows=np.zeros((0, 2), dtype=np.int64), note="old").save(path)
+    ready = tmp_path / "ready"
+    holder = _spawn("hold_lock", str(path), "1.0", str(ready))
+    try:
+        _wait_for(ready)
+        with pytest.raises(FileLockedError):
+            Log(note="new").save(path)
+        assert sorted(p.name for p in tmp_path.iterdir() if p.suffix != "") == ["busy.hdf5"]
+        Log(note="new").save(path, timeout=30)  # waits for the writer, then replaces the file
+    finally:
+        holder.wait()
+    assert Log.load(path).note == "new"
