@@ -40,6 +40,18 @@ class ProxyDataset:
 
     Obtained from the properties of an object opened with ``with Cls(path, mode=...)``; also
     available as ``Persistable.ProxyDataset``.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from jangada_like import Persistable, SerializableProperty
+    >>> class Grid(Persistable):
+    ...     values = SerializableProperty(default=None)
+    >>> path = Grid(values=np.arange(12.0).reshape(4, 3)).save(os.path.join(tempfile.mkdtemp(), "g"))
+    >>> with Grid(path, mode="r") as grid:
+    ...     proxy = grid.values
+    ...     print(proxy.shape, proxy.dtype, proxy[1], proxy[[3, 0], 2])
+    (4, 3) float64 [3. 4. 5.] [11.  2.]
     """
 
     __jangada_lazy__ = True
