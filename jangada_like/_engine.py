@@ -14,7 +14,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import h5py
 import numpy as np
@@ -206,6 +206,13 @@ class Context:
             setattr(exc, "_jl_noted", True)  # noqa: B010
         return exc
 
+    def _raise(self, exc: Exception, path: str, reading: bool) -> NoReturn:
+        """Raise ``exc`` again, or the library error that replaces it (see :meth:`_fail`)."""
+        new = self._fail(exc, path, reading)
+        if new is exc:
+            raise exc
+        raise new from (None if isinstance(new, _TooDeepForStack) else exc)
+
     def _enter(self, path: str) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
@@ -228,10 +235,7 @@ class Context:
             codec = self.registry.lookup_type(type(value), file=self.file_name, path=path, prop=self.prop)
             codec.encode(value, parent, name, self)
         except Exception as exc:
-            new = self._fail(exc, path, reading=False)
-            if new is exc:
-                raise
-            raise new from (None if isinstance(new, _TooDeepForStack) else exc)
+            self._raise(exc, path, reading=False)
         finally:
             self.depth -= 1
 
@@ -401,10 +405,7 @@ class Context:
             self._read.setdefault(key, value)
             return self._read[key]
         except Exception as exc:
-            new = self._fail(exc, path, reading=True)
-            if new is exc:
-                raise
-            raise new from (None if isinstance(new, _TooDeepForStack) else exc)
+            self._raise(exc, path, reading=True)
         finally:
             self.depth -= 1
 
