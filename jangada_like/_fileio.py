@@ -168,7 +168,12 @@ def load_file(
     with FileLock(name, exclusive=False, timeout=timeout), open_h5(name, "r", locked=True) as f:
         ctx = Context(f, strict=strict, file_name=name)
         ctx.selection = Selection.build(only, exclude)
-        return decode_root(f, ctx, expected, into=into)
+        obj = decode_root(f, ctx, expected, into=into)
+    if hasattr(obj, "__dict__") and not ctx.legacy:
+        from ._incremental import file_stamp
+
+        obj.__dict__["_jl_origin_"] = file_stamp(name)  # a later save here can be incremental
+    return obj
 
 
 @contextlib.contextmanager
@@ -196,14 +201,28 @@ def atomic_target(path: Path, timeout: float | None = 0) -> Iterator[Path]:
     _fsync_dir(path.parent)
 
 
-def save_file(obj: Any, path: Path, timeout: float | None = 0) -> None:
-    """Atomically write ``obj`` to ``path``."""
+def save_file(obj: Any, path: Path, timeout: float | None = 0, incremental: bool | None = None) -> bool:
+    """Atomically write ``obj`` to ``path``; return whether it was an incremental save."""
+    from ._incremental import file_stamp, incremental_possible, update_file
+
     shared: set[int] = set()
     depth = validate(obj, os.fspath(path), shared)
-    with atomic_target(path, timeout) as tmp, open_h5(tmp, "w") as f:
-        ctx = Context(f, file_name=os.fspath(path))
-        ctx.shared = shared
-        encode_root(obj, f, ctx, deep=depth > SHALLOW_DEPTH)
+    possible = incremental is not False and incremental_possible(obj, path, shared)
+    if incremental and not possible:
+        msg = "an incremental save needs the object loaded from this file, the file unchanged "
+        msg += "since, and no value shared between two places of the tree"
+        raise ValueError(f"{msg}: {path}")
+    with atomic_target(path, timeout) as tmp:
+        if possible and depth <= SHALLOW_DEPTH:
+            update_file(obj, path, tmp)
+        else:
+            with open_h5(tmp, "w") as f:
+                ctx = Context(f, file_name=os.fspath(path))
+                ctx.shared = shared
+                encode_root(obj, f, ctx, deep=depth > SHALLOW_DEPTH)
+    if hasattr(obj, "__dict__"):
+        obj.__dict__["_jl_origin_"] = file_stamp(path)
+    return possible and depth <= SHALLOW_DEPTH
 
 
 def validate(obj: Any, name: str, shared: set[int] | None = None) -> int:

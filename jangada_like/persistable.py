@@ -215,6 +215,7 @@ class Persistable(Serializable):
         use_default_extension: bool = True,
         *,
         timeout: float | None = 0,
+        incremental: bool | None = None,
     ) -> Path:
         """Write the object to ``path`` atomically; return the path written.
 
@@ -223,6 +224,12 @@ class Persistable(Serializable):
         previous file byte-identical.  Properties with ``copiable=False`` are not saved.  If
         another process has ``path`` open, the save waits up to ``timeout`` seconds for it,
         then raises :class:`~jangada_like.errors.FileLockedError` (the new data is not written).
+
+        Saving back to the file the object was loaded from (unchanged since) is *incremental*:
+        the file is cloned and only what changed is written into the clone (new or changed
+        properties, the new rows of an array that grew), then renamed over the original, so it
+        stays atomic.  ``incremental=False`` always writes a fresh file; ``True`` raises if an
+        incremental save is not possible.
 
         Examples
         --------
@@ -237,7 +244,7 @@ class Persistable(Serializable):
             raise FileExistsError(f"Path {target} already exists")
         if target.is_dir():
             raise IsADirectoryError(f"Path {target} is a directory")
-        save_file(self, target, timeout=timeout)
+        save_file(self, target, timeout=timeout, incremental=incremental)
         return target
 
     @classmethod
