@@ -8,6 +8,7 @@ shared references, and adds all of that to any error that rises through it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sys
@@ -22,8 +23,16 @@ import numpy as np
 from . import _h5
 from ._h5 import CLASS_ATTR, CONTAINER_ATTR, DATASET_ATTR, TYPES_ATTR, VERSION_ATTR, join
 from .codecs.base import AttrNode, Codec
-from .errors import FileFormatError, JangadaError, NestingTooDeepError, UnsupportedTypeError, add_note
+from .errors import (
+    FileFormatError,
+    JangadaError,
+    NestingTooDeepError,
+    ProxyClosedError,
+    UnsupportedTypeError,
+    add_note,
+)
 from .partial import NotLoaded, Selection
+from .properties import Deferred
 from .registry import CodecRegistry, default_registry
 
 __all__ = ["MAX_DEPTH", "Context", "walk"]
@@ -165,6 +174,8 @@ class Context:
         self.selection: Selection | None = None
         #: reading a file written by jangada 0.1.x (marker strings, numpy scalars, wall times)
         self.legacy = False
+        #: read-only lazy sessions: nested objects read their properties when first used
+        self.defer = False
         self._read: dict[Any, Any] = {}
         self._pending_tags: dict[Any, tuple[h5py.HLObject, dict[str, str]]] = {}
         self._tag_maps: dict[Any, dict[str, str]] = {}
@@ -447,6 +458,8 @@ class Context:
         into the existing instance ``into``."""
         obj = cls.__new__(cls) if into is None else into
         self.seen(group, obj)
+        if self.defer and into is None and version == cls.__jangada_version__:
+            return self._defer_object(obj, group)
         values: dict[str, Any] = {}
         outer, selection = self.prop, self.selection
         try:
@@ -462,6 +475,32 @@ class Context:
         finally:
             self.prop, self.selection = outer, selection
         return self.build_object(cls, values, self.path_of(group), version, obj=obj)
+
+    def _defer_object(self, obj: Any, group: h5py.Group) -> Any:
+        """An object whose properties are read when first used (read-only lazy sessions)."""
+        path = self.path_of(group)
+        props = type(obj)._serializable_properties
+        for name in self.member_names(group):
+            prop = props.get(name)
+            if prop is not None:
+                obj.__dict__[prop.private_name] = Deferred(
+                    functools.partial(self._read_later, path, name, type(obj))
+                )
+        if self.session is not None:
+            self.session.attach(obj, path)
+        return obj
+
+    def _read_later(self, path: str, name: str, cls: type) -> Any:
+        session = self.session
+        prop = f"{cls.__qualname__}.{name}"
+        if session is None or not session.is_open:
+            msg = f"{prop} was not read before its file was closed: read it inside the `with` block"
+            raise ProxyClosedError(msg, file=self.file_name, path=join(path, name), prop=prop)
+        ctx = Context(session.file, session=session, lazy=True, strict=self.strict, file_name=self.file_name)
+        ctx.defer, ctx._read, ctx.prop = True, self._read, prop
+        group = session.file[path]
+        group._jl_path = path
+        return ctx.decode(ctx.member(group, name))
 
     def build_object(
         self,

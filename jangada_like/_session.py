@@ -137,6 +137,7 @@ class Session:
             kwargs = {"swmr": True} if self.swmr and self.mode == "r" else {}
             self.file = open_h5(self.path, self.mode, locked=self._lock is not None, **kwargs)
             ctx = Context(self.file, session=self, lazy=True, strict=self.strict, file_name=self.path)
+            ctx.defer = self.mode == "r"
             decode_root(self.file, ctx, type(obj), into=obj)
             if ctx.legacy and self.writable:
                 msg = "a file written by jangada 0.1.x opens read-only (mode='r'); load it and "

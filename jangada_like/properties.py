@@ -47,6 +47,22 @@ _IMMUTABLE = (str, bytes, numbers.Number, bool, type(None), frozenset)
 STORAGE_OPTIONS = ("compression", "compression_opts", "shuffle", "chunks", "fletcher32")
 
 
+_MISSING = object()
+
+
+class Deferred:
+    """A stored value not read yet (objects in read-only lazy sessions): reading the property
+    reads it, running parser, observers and postinitializer as a load would have."""
+
+    __slots__ = ("loader",)
+
+    def __init__(self, loader: Callable[[], Any]) -> None:
+        self.loader = loader
+
+    def __repr__(self) -> str:
+        return "<not read yet>"
+
+
 class SerializableProperty(Generic[T]):
     """A data descriptor declaring one stored field of a :class:`Serializable`.
 
@@ -126,9 +142,15 @@ class SerializableProperty(Generic[T]):
         if instance is None:
             return self
         store = instance.__dict__
-        if self.private_name not in store:
+        value = store.get(self.private_name, _MISSING)
+        if value is _MISSING:
             self._assign(instance, None, explicit=False)
-        return store[self.private_name]
+            return store[self.private_name]
+        if type(value) is Deferred:  # read lazily: read it now, as a load would have
+            del store[self.private_name]
+            self._assign(instance, value.loader(), explicit=False)
+            return store[self.private_name]
+        return value
 
     def __set__(self, instance: object, value: Any) -> None:
         self._assign(instance, value, explicit=True)

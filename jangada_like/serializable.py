@@ -27,7 +27,7 @@ import numpy as np
 
 from ._compare import values_equal
 from .errors import UnsupportedTypeError
-from .properties import SerializableProperty
+from .properties import Deferred, SerializableProperty
 
 __all__ = ["Serializable", "SerializableMetatype", "check_types", "get_full_qualified_name"]
 
@@ -318,7 +318,9 @@ class Serializable(metaclass=SerializableMetatype):
     def __deepcopy__(self: S, memo: dict[int, Any]) -> S:
         new = type(self).__new__(type(self))
         memo[id(self)] = new
-        for key, value in self.__dict__.items():
+        for key, value in list(self.__dict__.items()):
+            if type(value) is Deferred:  # read it first: a copy holds data, not a file handle
+                value = getattr(self, key[len("_serializable_property__") :])
             if not key.startswith("_jl_"):  # file sessions stay with the original
                 new.__dict__[key] = _copy.deepcopy(value, memo)
         return new

@@ -433,3 +433,36 @@ def test_bad_assignment_in_r_plus_names_property_and_keeps_file(run_file: Path) 
         run.table = {"bad": [object()]}
     back = Run.load(run_file)
     assert back.table["a"] == 1  # the old value is still there
+
+
+class Link(Persistable, tag="tests.lazy.link"):
+    nxt = SerializableProperty(default=None)
+    v = SerializableProperty(default=0)
+    up = SerializableProperty(default=None)
+
+
+def test_nested_objects_are_read_only_when_reached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import jangada_like._engine as engine
+
+    head = None
+    for i in range(5_000):
+        head = Link(nxt=head, v=i)
+    root = Link(nxt=head, v=-1)
+    head.up = root  # a reference back to the root keeps its identity
+    path = root.save(tmp_path / "chain")
+    reads: list[str] = []
+    real = engine.Context.decode
+
+    def counting(self: Any, node: Any) -> Any:
+        reads.append(getattr(node, "name", "attr"))
+        return real(self, node)
+
+    monkeypatch.setattr(engine.Context, "decode", counting)
+    with Link(path, mode="r") as lazy:
+        opened = len(reads)
+        assert opened < 10  # the root and its direct members, not 5,000 objects
+        assert lazy.nxt.nxt.v == 4_998 and lazy.nxt.up is lazy
+        assert len(reads) < opened + 20
+        untouched = lazy.nxt.nxt
+    with pytest.raises(ProxyClosedError, match=r"Link\.nxt was not read before its file was closed"):
+        untouched.nxt
