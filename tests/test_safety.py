@@ -45,6 +45,13 @@ def test_save_killed_at_random_moments_leaves_old_or_new(tmp_path: Path) -> None
     assert tally["temporaries_left"] == 0
 
 
+def test_incremental_save_killed_leaves_old_or_new(tmp_path: Path) -> None:
+    from tools.crash_tally import kill_incremental_saves
+
+    tally = kill_incremental_saves(tmp_path, kills=3, seed=3)
+    assert tally == {"kills": 3, "intact": 3, "recovered": 0, "lost": 0}
+
+
 def test_disk_full_leaves_old_file(tmp_path: Path) -> None:
     path = tmp_path / "run.hdf5"
     golden_run().save(path)

@@ -85,6 +85,17 @@ def save_forever(path: str, ready: str) -> None:
         Log(rows=np.full((1000 * (n % 7 + 1), 2), n, dtype=np.int64), note=f"save {n}").save(path)
 
 
+def save_incrementally_forever(path: str, ready: str) -> None:
+    """Load, change and save back (incremental saves) until killed: rows and note stay in step."""
+    Path(ready).touch()
+    while True:
+        log = Log.load(path)
+        n = int(log.note.split()[-1]) + 1
+        log.rows = np.concatenate([log.rows, np.full((500, 2), n, dtype=np.int64)])
+        log.note = f"save {n}"
+        log.save(path, incremental=True)
+
+
 if __name__ == "__main__":
     func = globals()[sys.argv[1]]
     args = [float(a) if a.replace(".", "", 1).isdigit() and "." in a else a for a in sys.argv[2:]]

@@ -74,6 +74,34 @@ def kill_saves(folder: Path, kills: int, seed: int = 0) -> dict[str, int]:
     return tally
 
 
+def kill_incremental_saves(folder: Path, kills: int, seed: int = 0) -> dict[str, int]:
+    """Kill processes that load, grow and save back a file (incremental saves)."""
+    from jangada_like.errors import JangadaError
+    from tests.workers import Log
+
+    rng = random.Random(seed)
+    path = folder / "grown.hdf5"
+    Log(rows=np.zeros((0, 2), dtype=np.int64), note="save 0").save(path)
+    tally = {"kills": 0, "intact": 0, "recovered": 0, "lost": 0}
+    for k in range(kills):
+        ready = folder / f"inc{k}"
+        proc = _spawn("save_incrementally_forever", str(path), str(ready))
+        _wait_for(ready)
+        time.sleep(rng.uniform(0.05, 0.8))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        tally["kills"] += 1
+        try:
+            log = Log.load(path)
+            n = int(log.note.split()[-1])
+            expected = np.repeat(np.arange(1, n + 1), 500)
+            complete = log.rows.shape == (500 * n, 2) and bool(np.array_equal(log.rows[:, 0], expected))
+        except (JangadaError, OSError, ValueError):
+            complete = False
+        tally["intact" if complete else "lost"] += 1
+    return tally
+
+
 def kill_appends(folder: Path, kills: int, seed: int = 0) -> dict[str, int]:
     """Kill processes appending rows in an ``r+`` session; every flushed row must survive."""
     from jangada_like.errors import JangadaError, RecoveredFileWarning
@@ -113,6 +141,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         saves = kill_saves(Path(folder), args.kills, args.seed)
     print("saves killed:  ", ", ".join(f"{k} {v}" for k, v in saves.items()))
+    with tempfile.TemporaryDirectory() as folder:
+        grown = kill_incremental_saves(Path(folder), args.kills, args.seed)
+    print("incremental saves killed:", ", ".join(f"{k} {v}" for k, v in grown.items()))
     with tempfile.TemporaryDirectory() as folder:
         appends = kill_appends(Path(folder), args.kills, args.seed)
     print("appends killed:", ", ".join(f"{k} {v}" for k, v in appends.items()))
