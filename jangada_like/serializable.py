@@ -343,7 +343,10 @@ class Serializable(metaclass=SerializableMetatype):
         short = reprlib.Repr()
         short.maxstring, short.maxother, short.maxlist, short.maxdict = 60, 60, 6, 6
         parts = []
-        for key in type(self)._serializable_properties:
+        for key, prop in type(self)._serializable_properties.items():
+            if type(self.__dict__.get(prop.private_name)) is Deferred:
+                parts.append(f"{key}=<not read>")  # a repr never reads a file
+                continue
             value = getattr(self, key)
             text = repr(value) if isinstance(value, Serializable) else short.repr(value)
             parts.append(f"{key}={' '.join(text.split())}")
