@@ -395,7 +395,7 @@ def test_to_dask_with_worker_processes(tmp_path: Path) -> None:
         assert isinstance(lazy, dask_array.Array) and lazy.shape == (10_000, 4)
         with (
             distributed.LocalCluster(
-                n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+                n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0", scheduler_port=0
             ) as cluster,
             distributed.Client(cluster) as client,
         ):
