@@ -43,6 +43,16 @@ def _wait_for(path: Path, timeout: float = 60) -> None:
         time.sleep(0.005)
 
 
+def _run_and_kill(worker: str, path: Path, marker: Path, delay: float) -> None:
+    """Start ``worker`` on ``path``, wait until it touches ``marker``, let it run ``delay``
+    seconds, then SIGKILL it."""
+    proc = _spawn(worker, str(path), str(marker))
+    _wait_for(marker)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
 def kill_saves(folder: Path, kills: int, seed: int = 0) -> dict[str, int]:
     """Kill processes that save in a loop; the target must always hold one complete save."""
     from jangada_like.errors import JangadaError
@@ -53,12 +63,7 @@ def kill_saves(folder: Path, kills: int, seed: int = 0) -> dict[str, int]:
     Log(rows=np.zeros((1000, 2), dtype=np.int64), note="save 0").save(path)
     tally = {"kills": 0, "intact": 0, "recovered": 0, "lost": 0, "temporaries_seen": 0}
     for k in range(kills):
-        ready = folder / f"ready{k}"
-        proc = _spawn("save_forever", str(path), str(ready))
-        _wait_for(ready)
-        time.sleep(rng.uniform(0.02, 0.8))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        _run_and_kill("save_forever", path, folder / f"ready{k}", rng.uniform(0.02, 0.8))
         tally["kills"] += 1
         tally["temporaries_seen"] += len(list(folder.glob("*.jltmp")))
         try:
@@ -84,12 +89,7 @@ def kill_incremental_saves(folder: Path, kills: int, seed: int = 0) -> dict[str,
     Log(rows=np.zeros((0, 2), dtype=np.int64), note="save 0").save(path)
     tally = {"kills": 0, "intact": 0, "recovered": 0, "lost": 0}
     for k in range(kills):
-        ready = folder / f"inc{k}"
-        proc = _spawn("save_incrementally_forever", str(path), str(ready))
-        _wait_for(ready)
-        time.sleep(rng.uniform(0.05, 0.8))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        _run_and_kill("save_incrementally_forever", path, folder / f"inc{k}", rng.uniform(0.05, 0.8))
         tally["kills"] += 1
         try:
             log = Log.load(path)
@@ -113,11 +113,7 @@ def kill_appends(folder: Path, kills: int, seed: int = 0) -> dict[str, int]:
     tally = {"kills": 0, "intact": 0, "recovered": 0, "lost": 0}
     for k in range(kills):
         progress = folder / f"progress{k}"
-        proc = _spawn("append_until_killed", str(path), str(progress))
-        _wait_for(progress)
-        time.sleep(rng.uniform(0.02, 0.5))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        _run_and_kill("append_until_killed", path, progress, rng.uniform(0.02, 0.5))
         tally["kills"] += 1
         text = progress.read_text()
         flushed = int(text) if text.isdigit() else 0
