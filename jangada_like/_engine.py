@@ -121,10 +121,10 @@ def walk(fn: Callable[[], T], *, deep: bool | None = None) -> T:
 class _Attrs(dict):  # type: ignore[type-arg]
     """The attributes of one group: names listed at once, each value read on first use."""
 
-    def __init__(self, raw: Any) -> None:
+    def __init__(self, obj: Any) -> None:
         super().__init__()
-        self._raw = raw
-        self._names = list(raw)
+        self._obj = obj
+        self._names = list(obj.attrs)
 
     def __contains__(self, name: object) -> bool:
         return name in self._names
@@ -138,7 +138,7 @@ class _Attrs(dict):  # type: ignore[type-arg]
     def __missing__(self, name: str) -> Any:
         if name not in self._names:
             raise KeyError(name)
-        value = self[name] = self._raw[name]
+        value = self[name] = _h5.read_attr(self._obj, name)
         return value
 
     def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
@@ -380,7 +380,7 @@ class Context:
         key = self.path_of(obj)
         cached = self._attrs.get(key)
         if cached is None:
-            cached = self._attrs[key] = _Attrs(obj.attrs)
+            cached = self._attrs[key] = _Attrs(obj)
         return cached  # type: ignore[return-value]
 
     def links_of(self, group: h5py.Group) -> set[str]:

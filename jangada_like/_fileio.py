@@ -59,7 +59,7 @@ def write_header(f: h5py.File) -> None:
 def check_header(f: h5py.File, name: str) -> int:
     """Return the file's format version (0: a file written by jangada 0.1.x); refuse newer
     formats naming both versions."""
-    raw = attr_or_none(f.attrs, FORMAT_ATTR)
+    raw = attr_or_none(f, FORMAT_ATTR)
     if raw is None:
         root = f.get(ROOT)
         if isinstance(root, h5py.Group) and CLASS_ATTR in root.attrs:

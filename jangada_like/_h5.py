@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from typing import Any
 
 import h5py
@@ -87,19 +88,45 @@ def legacy_attr(raw: Any) -> Any:
     return raw
 
 
-def attr_or_none(attrs: Any, name: str) -> Any:
-    """``attrs.get(name)`` in one HDF5 call instead of two."""
+_VLEN_STR = h5py.string_dtype()
+
+
+def read_attr(obj: Any, name: str) -> Any:
+    """``obj.attrs[name]`` (``KeyError`` when missing), the same value h5py gives, read through
+    its low-level API for scalar numbers and strings: about 3x faster, and a load or an open
+    reads many such tags.  Anything else is left to h5py's own reader.
+    """
+    aid = h5py.h5a.open(obj.id, name.encode("utf-8"))
+    tid = aid.get_type()
+    kind = tid.get_class()
+    if aid.get_space().get_simple_extent_type() == h5py.h5s.SCALAR:
+        if kind == h5py.h5t.STRING and tid.is_variable_str():
+            out = np.empty((), dtype=_VLEN_STR)
+            aid.read(out)
+            raw = out[()]
+            return raw.decode("utf-8", "surrogateescape") if isinstance(raw, bytes) else raw
+        if kind in (h5py.h5t.INTEGER, h5py.h5t.FLOAT):
+            out = np.empty((), dtype=tid.dtype)
+            aid.read(out)
+            return out[()]
+    return obj.attrs[name]
+
+
+def attr_or_none(obj: Any, name: str) -> Any:
+    """``obj.attrs.get(name)`` in one HDF5 call instead of two."""
     try:
-        return attrs[name]
+        return read_attr(obj, name)
     except KeyError:
         return None
 
 
 def str_attr(obj: h5py.HLObject, name: str, ctx: Any, default: str | None = None) -> str:
     """Read a tag attribute that must be a str; a hostile type is a format error."""
-    attrs = ctx.attrs_of(obj) if isinstance(obj, h5py.Group) and hasattr(ctx, "attrs_of") else obj.attrs
-    try:
-        value = attrs[name]  # one HDF5 call, where `in` and then [] would be two
+    try:  # one HDF5 call, where `in` and then [] would be two
+        if isinstance(obj, h5py.Group) and hasattr(ctx, "attrs_of"):
+            value = ctx.attrs_of(obj)[name]
+        else:
+            value = read_attr(obj, name)
     except KeyError:
         if default is not None:
             return default
@@ -247,24 +274,36 @@ class ChunkTable:
         out = np.empty((stop - start, *self.shape[1:]), dtype=self.dtype)
         if stop == start or self.row_bytes == 0:
             return out
-        flat = out.reshape(-1).view(np.uint8)
         if self._fd is None:
             self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        fd = self._fd
+        runs = self._runs(start, stop)
+        for at, size, offset in runs:
+            if offset is None:
+                out[at // self.row_bytes : (at + size) // self.row_bytes] = self.fill
+        reads = [(at, size, offset) for at, size, offset in runs if offset is not None]
+        _read_parallel(self._fd, out.reshape(-1).view(np.uint8), reads, self.path)
+        return out
+
+    def _runs(self, start: int, stop: int) -> list[tuple[int, int, int | None]]:
+        """``(byte in the result, bytes, file address or None for a missing chunk)`` for rows
+        ``start:stop``, chunks that lie end to end in the file merged into one run."""
+        runs: list[tuple[int, int, int | None]] = []
         row = start
         while row < stop:
             k = row // self.chunk_rows
             upto = min(stop, (k + 1) * self.chunk_rows)
-            target = flat[(row - start) * self.row_bytes : (upto - start) * self.row_bytes]
+            at, size = (row - start) * self.row_bytes, (upto - row) * self.row_bytes
             address = self._address(k)
-            if address is None:
-                out[row - start : upto - start] = self.fill
-            else:
-                offset = address + (row - k * self.chunk_rows) * self.row_bytes
-                if os.preadv(fd, [target.data], offset) != len(target):
-                    raise OSError(f"short read in {self.path}")
+            offset = None if address is None else address + (row - k * self.chunk_rows) * self.row_bytes
+            if runs and offset is not None and runs[-1][2] is not None:
+                last_at, last_size, last_offset = runs[-1]
+                if last_offset + last_size == offset:  # type: ignore[operator]
+                    runs[-1] = (last_at, last_size + size, last_offset)
+                    row = upto
+                    continue
+            runs.append((at, size, offset))
             row = upto
-        return out
+        return runs
 
     def close(self) -> None:
         """Close the file descriptor (idempotent)."""
@@ -274,6 +313,66 @@ class ChunkTable:
 
 
 _FAST_MIN_BYTES = 1 << 20
+#: reads at least this large are split between threads: copying from the page cache and
+#: faulting in the result's pages then run on several cores (``os.preadv`` releases the GIL)
+_PARALLEL_MIN_BYTES = 32 << 20
+#: and each thread takes at least this much
+_BYTES_PER_WORKER = 16 << 20
+
+
+def _workers(total: int) -> int:
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4, total // max(1, _BYTES_PER_WORKER)))
+
+
+def _pread_exact(fd: int, target: memoryview, offset: int, path: str) -> None:
+    """Fill ``target`` from ``offset`` (the kernel may return less than asked: read on)."""
+    done = 0
+    while done < len(target):
+        got = os.preadv(fd, [target[done:]], offset + done)
+        if got <= 0:
+            raise OSError(f"short read in {path}: the file ends before its chunk at {offset}")
+        done += got
+
+
+def _read_parallel(fd: int, flat: np.ndarray, reads: list[tuple[int, int, int]], path: str) -> None:
+    """Read each ``(byte in flat, bytes, file address)``; large reads on several threads, each
+    taking an equal share of the bytes."""
+    total = sum(size for _, size, _ in reads)
+    workers = _workers(total) if total >= _PARALLEL_MIN_BYTES else 1
+    if workers == 1:
+        for at, size, offset in reads:
+            _pread_exact(fd, flat[at : at + size].data, offset, path)
+        return
+    share = -(-total // workers)
+    parts: list[list[tuple[int, int, int]]] = [[] for _ in range(workers)]
+    used = 0
+    for at, size, offset in reads:
+        while size:
+            part = min(used // share, workers - 1)
+            take = min(size, share * (part + 1) - used) if part < workers - 1 else size
+            parts[part].append((at, take, offset))
+            at, size, offset, used = at + take, size - take, offset + take, used + take
+    errors: list[BaseException] = []
+
+    def work(part: list[tuple[int, int, int]]) -> None:
+        try:
+            for at, size, offset in part:
+                _pread_exact(fd, flat[at : at + size].data, offset, path)
+        except BaseException as exc:  # re-raised on the calling thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(part,), daemon=True) for part in parts[1:]]
+    for thread in threads:
+        thread.start()
+    work(parts[0])
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
 
 
 def chunk_table(dset: h5py.Dataset) -> ChunkTable | None:

@@ -79,7 +79,7 @@ def _safe_dtype(name: Any, dset: h5py.Dataset) -> np.dtype[Any]:
 
 def read(dset: h5py.Dataset, key: Any = ()) -> Any:
     """Read ``dset[key]`` and map it back to its numpy dtype and order."""
-    target = attr_or_none(dset.attrs, DTYPE_ATTR)
+    target = attr_or_none(dset, DTYPE_ATTR)
     if target is None:
         out = read_all(dset) if isinstance(key, tuple) and not key else dset[key]
         if dset.ndim == 0 and not isinstance(out, np.ndarray):
@@ -91,7 +91,7 @@ def read(dset: h5py.Dataset, key: Any = ()) -> Any:
         else:
             raw = np.asarray(dset[key])
             out = raw.astype("<i8").view(dtype.newbyteorder("<")).astype(dtype)
-    if isinstance(out, np.ndarray) and out.ndim > 1 and attr_or_none(dset.attrs, ORDER_ATTR) == "F":
+    if isinstance(out, np.ndarray) and out.ndim > 1 and attr_or_none(dset, ORDER_ATTR) == "F":
         out = np.asfortranarray(out)
     return out
 

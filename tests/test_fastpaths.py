@@ -1,0 +1,162 @@
+"""The low-level fast paths give exactly what the plain h5py calls they replace give."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jangada_like import _h5
+
+ATTR_VALUES = [
+    "text",
+    "",
+    "ünïcødé ✓",
+    np.int64(-3),
+    np.int32(7),
+    np.uint8(255),
+    np.float64(2.5),
+    np.float32(-0.25),
+    np.bool_(True),
+    np.complex128(1 + 2j),
+    np.array([1, 2, 3]),
+    np.array(["a", "bc"], dtype=h5py.string_dtype()),
+    h5py.Empty("f8"),
+    b"raw bytes",
+    np.array(3.5, dtype=">f8"),
+    np.array(-9, dtype=">i4"),
+]
+
+
+@pytest.mark.parametrize("value", ATTR_VALUES, ids=repr)
+def test_read_attr_matches_h5py(tmp_path, value):
+    with h5py.File(tmp_path / "a.h5", "w") as f:
+        f.attrs["x"] = value
+        g = f.create_group("g")
+        g.attrs["x"] = value
+        d = f.create_dataset("d", data=[1.0])
+        d.attrs["x"] = value
+    with h5py.File(tmp_path / "a.h5", "r") as f:
+        for obj in (f, f["g"], f["d"]):
+            expected = obj.attrs["x"]
+            got = _h5.read_attr(obj, "x")
+            assert type(got) is type(expected)
+            if isinstance(expected, np.ndarray):
+                assert got.dtype == expected.dtype
+                np.testing.assert_array_equal(got, expected)
+            elif isinstance(expected, h5py.Empty):
+                assert got == expected
+            else:
+                assert got == expected
+                if isinstance(expected, np.generic):
+                    assert got.dtype == expected.dtype
+
+
+def test_read_attr_invalid_utf8_matches_h5py(tmp_path):
+    with h5py.File(tmp_path / "a.h5", "w") as f:
+        f.attrs.create("x", b"\xff\xfeok", dtype=h5py.string_dtype("utf-8"))
+    with h5py.File(tmp_path / "a.h5", "r") as f:
+        assert _h5.read_attr(f, "x") == f.attrs["x"]
+
+
+def test_read_attr_missing_is_key_error(tmp_path):
+    with h5py.File(tmp_path / "a.h5", "w") as f:
+        with pytest.raises(KeyError):
+            _h5.read_attr(f, "nope")
+        assert _h5.attr_or_none(f, "nope") is None
+
+
+def _chunked(path, data, chunk_rows, *, gaps=()):
+    """A row-chunked dataset; rows in ``gaps`` (chunk numbers) are never written."""
+    with h5py.File(path, "w", libver=("v110", "v110")) as f:
+        d = f.create_dataset(
+            "d",
+            shape=data.shape,
+            maxshape=(None, *data.shape[1:]),
+            dtype=data.dtype,
+            chunks=(chunk_rows, *data.shape[1:]),
+            fillvalue=-1,
+        )
+        for k in range(0, -(-len(data) // chunk_rows)):
+            if k not in gaps:
+                d[k * chunk_rows : (k + 1) * chunk_rows] = data[k * chunk_rows : (k + 1) * chunk_rows]
+
+
+@pytest.mark.parametrize("threaded", [True, False])
+def test_chunk_table_reads_exactly(tmp_path, monkeypatch, threaded):
+    """Serial and threaded reads, with chunks never written (gaps filled with the fill value)."""
+    if threaded:
+        monkeypatch.setattr(_h5, "_PARALLEL_MIN_BYTES", 0)
+        monkeypatch.setattr(_h5, "_BYTES_PER_WORKER", 1)
+    data = np.arange(1000 * 3, dtype=np.float64).reshape(1000, 3)
+    _chunked(tmp_path / "c.h5", data, 64, gaps={2, 7})
+    expected = data.copy()
+    expected[128:192] = -1
+    expected[448:512] = -1
+    with h5py.File(tmp_path / "c.h5", "r") as f:
+        table = _h5.chunk_table(f["d"])
+        assert table is not None
+        try:
+            for start, stop in [(0, 1000), (5, 995), (127, 129), (0, 0), (999, 1000), (130, 460)]:
+                np.testing.assert_array_equal(table.read(start, stop), expected[start:stop])
+        finally:
+            table.close()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.integers(1, 300),
+    chunk_rows=st.integers(1, 50),
+    workers=st.integers(1, 4),
+    bounds=st.tuples(st.floats(0, 1), st.floats(0, 1)),
+)
+def test_parallel_split_covers_every_byte(tmp_path_factory, rows, chunk_rows, workers, bounds):
+    """However the bytes are shared out between threads, every byte lands where it belongs."""
+    path = tmp_path_factory.mktemp("split") / "s.h5"
+    data = np.random.default_rng(rows).random((rows, 2))
+    _chunked(path, data, chunk_rows)
+    start, stop = sorted(int(b * rows) for b in bounds)
+    with h5py.File(path, "r") as f:
+        table = _h5.chunk_table(f["d"])
+        assert table is not None
+        try:
+            runs = table._runs(start, stop)
+            out = np.empty((stop - start, 2))
+            flat = out.reshape(-1).view(np.uint8)
+            reads = [(a, s, o) for a, s, o in runs if o is not None]
+            original = _h5._workers
+            _h5._workers = lambda total: workers  # type: ignore[assignment]
+            saved_min = _h5._PARALLEL_MIN_BYTES
+            _h5._PARALLEL_MIN_BYTES = 0
+            try:
+                _h5._read_parallel(table._fd or _open(table), flat, reads, str(path))
+            finally:
+                _h5._workers = original  # type: ignore[assignment]
+                _h5._PARALLEL_MIN_BYTES = saved_min
+            np.testing.assert_array_equal(out, data[start:stop])
+        finally:
+            table.close()
+
+
+def _open(table):
+    import os
+
+    table._fd = os.open(table.path, os.O_RDONLY)
+    return table._fd
+
+
+def test_short_file_is_an_error(tmp_path):
+    data = np.ones((100, 4))
+    _chunked(tmp_path / "t.h5", data, 10)
+    with h5py.File(tmp_path / "t.h5", "r") as f:
+        table = _h5.chunk_table(f["d"])
+        assert table is not None
+        try:
+            size = (tmp_path / "t.h5").stat().st_size
+            table.offsets = dict.fromkeys(range(10), size + 10)  # every chunk past the end
+            with pytest.raises(OSError, match="short read"):
+                table.read(0, 100)
+        finally:
+            table.close()
