@@ -177,8 +177,9 @@ def load_file(
 
 
 @contextlib.contextmanager
-def atomic_target(path: Path, timeout: float | None = 0) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success flush it and rename it over ``path``.
+def atomic_target(path: Path, timeout: float | None = 0, durable: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success rename it over ``path`` (``durable``:
+    ``fsync`` it first and the folder after, so the new file survives a power cut too).
 
     On any failure the temporary file is removed and ``path`` is left byte-identical.  The
     rename waits (up to ``timeout``) for the write lock of an existing ``path``: a process still
@@ -188,7 +189,8 @@ def atomic_target(path: Path, timeout: float | None = 0) -> Iterator[Path]:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}{TMP_SUFFIX}")
     try:
         yield tmp
-        _fsync(tmp)
+        if durable:
+            _fsync(tmp)
         if path.is_file():
             with FileLock(path, exclusive=True, timeout=timeout):
                 os.replace(tmp, path)
@@ -198,10 +200,17 @@ def atomic_target(path: Path, timeout: float | None = 0) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
 
 
-def save_file(obj: Any, path: Path, timeout: float | None = 0, incremental: bool | None = None) -> bool:
+def save_file(
+    obj: Any,
+    path: Path,
+    timeout: float | None = 0,
+    incremental: bool | None = None,
+    durable: bool = False,
+) -> bool:
     """Atomically write ``obj`` to ``path``; return whether it was an incremental save."""
     from ._incremental import file_stamp, incremental_possible, update_file
 
@@ -212,7 +221,7 @@ def save_file(obj: Any, path: Path, timeout: float | None = 0, incremental: bool
         msg = "an incremental save needs the object loaded from this file, the file unchanged "
         msg += "since, and no value shared between two places of the tree"
         raise ValueError(f"{msg}: {path}")
-    with atomic_target(path, timeout) as tmp:
+    with atomic_target(path, timeout, durable) as tmp:
         if possible and depth <= SHALLOW_DEPTH:
             update_file(obj, path, tmp)
         else:

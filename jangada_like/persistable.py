@@ -216,14 +216,18 @@ class Persistable(Serializable):
         *,
         timeout: float | None = 0,
         incremental: bool | None = None,
+        durable: bool = False,
     ) -> Path:
         """Write the object to ``path`` atomically; return the path written.
 
         The extension is added only when ``path`` has none.  The file is written to a temporary
-        file beside it, flushed to disk and renamed over ``path``: a failed save leaves the
-        previous file byte-identical.  Properties with ``copiable=False`` are not saved.  If
-        another process has ``path`` open, the save waits up to ``timeout`` seconds for it,
-        then raises :class:`~jangada_like.errors.FileLockedError` (the new data is not written).
+        file beside it and renamed over ``path``: a failed or killed save leaves the previous
+        file byte-identical.  ``durable=True`` also waits until the new file is on the disk
+        (``fsync`` of the file and its folder) before returning, so it survives a power cut or
+        an operating-system crash as well; that costs the time the disk takes to write it.
+        Properties with ``copiable=False`` are not saved.  If another process has ``path``
+        open, the save waits up to ``timeout`` seconds for it, then raises
+        :class:`~jangada_like.errors.FileLockedError` (the new data is not written).
 
         Saving back to the file the object was loaded from (unchanged since) is *incremental*:
         the file is cloned and only what changed is written into the clone (new or changed
@@ -244,7 +248,7 @@ class Persistable(Serializable):
             raise FileExistsError(f"Path {target} already exists")
         if target.is_dir():
             raise IsADirectoryError(f"Path {target} is a directory")
-        save_file(self, target, timeout=timeout, incremental=incremental)
+        save_file(self, target, timeout=timeout, incremental=incremental, durable=durable)
         return target
 
     @classmethod

@@ -112,9 +112,35 @@ def test_exception_in_observer_during_save_leaves_file(
 
     monkeypatch.setattr(fileio, "_fsync", boom)
     with pytest.raises(OSError, match="No space left"):
-        Experiment(name="new", data=np.zeros(1000)).save(path)
+        Experiment(name="new", data=np.zeros(1000)).save(path, durable=True)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["e.hdf5"]
+
+
+@pytest.mark.parametrize("durable", [True, False])
+def test_durable_save_syncs_file_then_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, durable: bool
+) -> None:
+    import jangada_like._fileio as fileio
+
+    calls: list[str] = []
+    real_fsync, real_dir = fileio._fsync, fileio._fsync_dir
+
+    def fsync(path: Path) -> None:
+        assert path.name.endswith(".jltmp") and path.is_file()  # before the rename
+        calls.append("file")
+        real_fsync(path)
+
+    def fsync_dir(path: Path) -> None:
+        assert (tmp_path / "e.hdf5").is_file()  # after the rename
+        calls.append("folder")
+        real_dir(path)
+
+    monkeypatch.setattr(fileio, "_fsync", fsync)
+    monkeypatch.setattr(fileio, "_fsync_dir", fsync_dir)
+    Experiment(name="d").save(tmp_path / "e", durable=durable)
+    assert calls == (["file", "folder"] if durable else [])
+    assert Experiment.load(tmp_path / "e.hdf5").name == "d"
 
 
 def test_stale_temporary_of_dead_process_is_removed(tmp_path: Path) -> None:
