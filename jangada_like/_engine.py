@@ -124,7 +124,7 @@ class _Attrs(dict):  # type: ignore[type-arg]
     def __init__(self, obj: Any) -> None:
         super().__init__()
         self._obj = obj
-        self._names = list(obj.attrs)
+        self._names = _h5.attr_names(obj)
 
     def __contains__(self, name: object) -> bool:
         return name in self._names
@@ -388,7 +388,7 @@ class Context:
         key = self.path_of(group)
         cached = self._links.get(key)
         if cached is None:
-            cached = self._links[key] = set(group)
+            cached = self._links[key] = set(_h5.link_names(group))
         return cached
 
     def codec_for(self, node: Any) -> Codec:
@@ -429,14 +429,17 @@ class Context:
         # link names never contain '/' and '.' is the group itself: such names are attributes
         linkable = isinstance(group, h5py.Group) and "/" not in name and name not in (".", "..")
         linkable = linkable and name in self.links_of(group)
-        link = group.get(name, getlink=True) if linkable else None
-        if link is not None:
-            if isinstance(link, (h5py.ExternalLink,)):
-                msg = f"external link to {link.filename}:{link.path} refused (never followed)"
-                raise self.error(FileFormatError, msg, join(group.name, name))
-            child = group.get(name)
+        if linkable:
+            try:
+                child = _h5.open_member(group, name)
+            except KeyError:
+                child = None  # a dangling soft link: reported below
             if child is None:
-                msg = "dangling soft link"
+                link = group.get(name, getlink=True)
+                if isinstance(link, h5py.ExternalLink):
+                    msg = f"external link to {link.filename}:{link.path} refused (never followed)"
+                    raise self.error(FileFormatError, msg, join(group.name, name))
+                msg = "dangling soft link" if isinstance(link, h5py.SoftLink) else "unsupported link"
                 raise self.error(FileFormatError, msg, join(group.name, name))
             _h5.refuse_virtual(child, self)
             child._jl_path = join(self.path_of(group), name)

@@ -12,7 +12,7 @@ from typing import Any
 import h5py
 
 from ._engine import MAX_DEPTH, SHALLOW_DEPTH, Context, walk
-from ._h5 import CLASS_ATTR, FORMAT_ATTR, FORMAT_VERSION, LIBRARY_ATTR, ROOT, attr_or_none
+from ._h5 import CLASS_ATTR, FORMAT_ATTR, FORMAT_VERSION, LIBRARY_ATTR, ROOT, attr_or_none, str_attr
 from ._locking import FileLock
 from ._recovery import recover
 from ._version import __version__
@@ -123,7 +123,7 @@ def _decode_root(root: h5py.Group, ctx: Context, into: Any) -> Any:
     ctx.reset()
     if into is None:
         return ctx.decode(root)
-    found = type(into).class_for_tag(str(root.attrs.get("__class__")))
+    found = type(into).class_for_tag(str_attr(root, CLASS_ATTR, ctx))
     if found is not type(into):
         msg = f"the file holds a {getattr(found, '__qualname__', found)}, not a "
         msg += f"{type(into).__qualname__}: use {type(into).__qualname__}.load(path)"
@@ -132,7 +132,6 @@ def _decode_root(root: h5py.Group, ctx: Context, into: Any) -> Any:
 
 
 def _check_class(root: h5py.Group, ctx: Context, expected: type | None) -> None:
-    from ._h5 import CLASS_ATTR, str_attr
     from .serializable import Serializable
 
     if expected is None or expected is Serializable:

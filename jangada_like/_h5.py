@@ -112,6 +112,42 @@ def read_attr(obj: Any, name: str) -> Any:
     return obj.attrs[name]
 
 
+def _name(raw: bytes) -> str | bytes:
+    """A name as h5py gives it: UTF-8 decoded, or the bytes when they are not UTF-8."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw
+
+
+def attr_names(obj: Any) -> list[Any]:
+    """``list(obj.attrs)`` (in name order) through the low-level API."""
+    raw: list[bytes] = []
+    h5py.h5a.iterate(obj.id, lambda name, *_: raw.append(name))
+    return [_name(n) for n in raw]
+
+
+def link_names(group: h5py.Group) -> list[Any]:
+    """``list(group)`` (in name order) through the low-level API."""
+    raw: list[bytes] = []
+    group.id.links.iterate(raw.append)
+    return [_name(n) for n in raw]
+
+
+def open_member(group: h5py.Group, name: str) -> Any:
+    """``group[name]`` for a hard or soft link (a dangling one: ``KeyError``); ``None`` for
+    any other kind of link, which the caller inspects and refuses."""
+    key = name.encode("utf-8")
+    if group.id.links.get_info(key).type not in (h5py.h5l.TYPE_HARD, h5py.h5l.TYPE_SOFT):
+        return None
+    oid = h5py.h5o.open(group.id, key)
+    if isinstance(oid, h5py.h5d.DatasetID):
+        return h5py.Dataset(oid)
+    if isinstance(oid, h5py.h5g.GroupID):
+        return h5py.Group(oid)
+    return h5py.Datatype(oid)
+
+
 def attr_or_none(obj: Any, name: str) -> Any:
     """``obj.attrs.get(name)`` in one HDF5 call instead of two."""
     try:
