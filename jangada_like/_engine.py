@@ -174,6 +174,8 @@ class Context:
         self.selection: Selection | None = None
         #: reading a file written by jangada 0.1.x (marker strings, numpy scalars, wall times)
         self.legacy = False
+        #: an object of an older class version was migrated while reading
+        self.migrated = False
         #: read-only lazy sessions: nested objects read their properties when first used
         self.defer = False
         self._read: dict[Any, Any] = {}
@@ -520,6 +522,7 @@ class Context:
         obj = cls.__new__(cls) if obj is None else obj
         if version < cls.__jangada_version__:
             values = cls._migrate_values(values, version, path=path, file=self.file_name)
+            self.migrated = True  # the file's layout is older: a save must write it anew
         props = cls._serializable_properties
         extra = {k: v for k, v in values.items() if k not in props}
         try:

@@ -40,6 +40,8 @@ def open_h5(path: str | os.PathLike[str], mode: str, *, locked: bool = False, **
     flags left by a crashed writer may be cleared (see :mod:`jangada_like._recovery`).
     """
     try:
+        if mode in ("r", "r+") and set(kwargs) <= {"swmr"}:
+            return _open_existing(path, mode, bool(kwargs.get("swmr")))
         return h5py.File(path, mode, libver=LIBVER, locking=False, **kwargs)
     except FileNotFoundError:
         raise FileNotFoundError(f"Path {os.fspath(path)} does not exist") from None
@@ -48,6 +50,24 @@ def open_h5(path: str | os.PathLike[str], mode: str, *, locked: bool = False, **
             return open_h5(path, mode, **kwargs)
         msg = f"cannot open '{os.fspath(path)}' as HDF5 (mode {mode!r}): {exc}"
         raise FileFormatError(msg, file=path) from None
+
+
+_FAPL: list[Any] = []
+
+
+def _open_existing(path: str | os.PathLike[str], mode: str, swmr: bool) -> h5py.File:
+    """``h5py.File(path, mode, libver=LIBVER, locking=False, swmr=swmr)`` with one file access
+    property list made once: building it again for every open costs as much as the open."""
+    if not _FAPL:
+        fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+        fapl.set_libver_bounds(h5py.h5f.LIBVER_V110, h5py.h5f.LIBVER_V110)
+        fapl.set_file_locking(False, ignore_when_disabled=False)
+        _FAPL.append(fapl)
+    flags = h5py.h5f.ACC_RDWR if mode == "r+" else h5py.h5f.ACC_RDONLY
+    if swmr:
+        flags |= h5py.h5f.ACC_SWMR_READ
+    fid = h5py.h5f.open(os.fsencode(path), flags, fapl=_FAPL[0])
+    return h5py.File(fid)
 
 
 def write_header(f: h5py.File) -> None:
@@ -128,7 +148,15 @@ def _decode_root(root: h5py.Group, ctx: Context, into: Any) -> Any:
         msg = f"the file holds a {getattr(found, '__qualname__', found)}, not a "
         msg += f"{type(into).__qualname__}: use {type(into).__qualname__}.load(path)"
         raise ClassMismatchError(msg, file=ctx.file_name, path="/root")
-    return ctx.decode_object(root, type(into), into=into)
+    from .codecs.nested import stored_version
+
+    version = stored_version(root, type(into), ctx)
+    if version < type(into).__jangada_version__ and ctx.session is not None and ctx.session.writable:
+        msg = f"the file holds version {version} of {type(into).__qualname__} (this code has version "
+        msg += f"{type(into).__jangada_version__}): open it with mode='r', or migrate the file first "
+        msg += f"with {type(into).__qualname__}.load(path).save(path)"
+        raise FormatVersionError(msg, file=ctx.file_name, path="/root")
+    return ctx.decode_object(root, type(into), into=into, version=version)
 
 
 def _check_class(root: h5py.Group, ctx: Context, expected: type | None) -> None:
@@ -168,7 +196,7 @@ def load_file(
         ctx = Context(f, strict=strict, file_name=name)
         ctx.selection = Selection.build(only, exclude)
         obj = decode_root(f, ctx, expected, into=into)
-    if hasattr(obj, "__dict__") and not ctx.legacy:
+    if hasattr(obj, "__dict__") and not ctx.legacy and not ctx.migrated:
         from ._incremental import file_stamp
 
         obj.__dict__["_jl_origin_"] = file_stamp(name)  # a later save here can be incremental

@@ -149,11 +149,10 @@ def open_member(group: h5py.Group, name: str) -> Any:
 
 
 def attr_or_none(obj: Any, name: str) -> Any:
-    """``obj.attrs.get(name)`` in one HDF5 call instead of two."""
-    try:
-        return read_attr(obj, name)
-    except KeyError:
+    """``obj.attrs.get(name)`` (asking first: a failed HDF5 open costs more than the check)."""
+    if not h5py.h5a.exists(obj.id, name.encode("utf-8")):
         return None
+    return read_attr(obj, name)
 
 
 def str_attr(obj: h5py.HLObject, name: str, ctx: Any, default: str | None = None) -> str:

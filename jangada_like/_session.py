@@ -151,10 +151,7 @@ class Session:
         an error while writing must not hide the error the block raised."""
         try:
             if self.is_open and self.writable:
-                try:
-                    self._write_changed_in_place()
-                finally:
-                    self.file.flush()  # type: ignore[union-attr]
+                self._write_changed_in_place()  # closing the file flushes it
         except Exception:
             if not failed:
                 raise

@@ -60,7 +60,7 @@ class ProxyDataset:
     def __init__(self, source: Any, dset: h5py.Dataset, codec: Any) -> None:
         self._source = source
         self._dset = dset
-        self._path = dset.name
+        self._path = getattr(dset, "_jl_path", None) or dset.name
         self._file = os.fspath(source.path)
         self._codec = codec
 

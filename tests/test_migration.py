@@ -107,3 +107,45 @@ def test_undeclared_stored_property_is_kept_and_reported(tmp_path: Path) -> None
     out = run.save(tmp_path / "kept")
     with h5py.File(out, "r") as f:
         assert f["root"].attrs["operator"] == "Ada Lovelace"  # never silently dropped
+
+
+def test_current_version_opens_every_way(tmp_path: Path) -> None:
+    """A file of the class's own (non-1) version: load, Cls(path) and every session mode."""
+    path = Run(title="t", duration_s=3.0, first_name="A", last_name="B").save(tmp_path / "v3")
+    assert Run(path).title == "t"
+    with Run(path, mode="r") as run:
+        assert run.duration_s == 3.0
+    with Run(path, mode="r+") as run:
+        run.title = "u"
+    with Run(path, mode="a") as run:
+        assert run.title == "u"
+    assert Run.load(path).title == "u"
+
+
+def test_old_version_migrates_read_only_and_refuses_writes(tmp_path: Path) -> None:
+    path = tmp_path / "v1.hdf5"
+    _write_v1(path)
+    assert Run(path).duration_s == 150.0
+    with Run(path, mode="r") as run:
+        assert (run.title, run.first_name) == ("ring-down", "Ada")
+    before = path.read_bytes()
+    with pytest.raises(FormatVersionError, match=r"version 1 of Run.*load\(path\)\.save\(path\)"):
+        Run(path, mode="r+").__enter__()
+    assert path.read_bytes() == before
+    Run.load(path).save(path)  # the migration the error names
+    with Run(path, mode="r+") as run:
+        run.title = "migrated"
+    with h5py.File(path, "r") as f:
+        assert f["root"].attrs["__class_version__"] == 3
+        assert f["root"].attrs["title"] == "migrated"
+
+
+def test_newer_class_version_is_refused_every_way(tmp_path: Path) -> None:
+    path = Run(title="t").save(tmp_path / "new")
+    with h5py.File(path, "r+") as f:
+        f["root"].attrs["__class_version__"] = 4
+    with pytest.raises(FormatVersionError, match=r"version 4.*version 3"):
+        Run(path)
+    for mode in ("r", "r+", "a"):
+        with pytest.raises(FormatVersionError, match=r"version 4.*version 3"):
+            Run(path, mode=mode).__enter__()

@@ -38,19 +38,19 @@ class ObjectCodec(Codec):
         cls: Any = Serializable.class_for_tag(tag)
         if cls is None:
             return _unknown(tag, node, ctx)
-        stored = _stored_version(node, ctx)
-        known = cls.__jangada_version__
-        if stored > known:
-            msg = f"{tag} was written by class version {stored}, but this code has version {known}"
-            raise ctx.error(FormatVersionError, msg, node.name)
-        return ctx.decode_object(node, cls, version=stored)
+        return ctx.decode_object(node, cls, version=stored_version(node, cls, ctx))
 
 
-def _stored_version(node: h5py.Group, ctx: Any) -> int:
+def stored_version(node: h5py.Group, cls: Any, ctx: Any) -> int:
+    """The class version ``node`` was written with; newer than ``cls`` knows is an error."""
     raw = ctx.attrs_of(node).get(VERSION_ATTR, 1)
     if not isinstance(raw, (int, np.integer)) or raw < 1:
         msg = f"{VERSION_ATTR} must be a positive integer, found {raw!r:.40}"
         raise ctx.error(FileFormatError, msg, node.name)
+    known = cls.__jangada_version__
+    if raw > known:
+        msg = f"{cls.__jangada_tag__} was written by class version {raw}, but this code has version {known}"
+        raise ctx.error(FormatVersionError, msg, node.name)
     return int(raw)
 
 
