@@ -153,10 +153,8 @@ class ProxyDataset:
         cached = self.__dict__.get("_table", False)
         if cached is False:
             usable = self._source.mode == "r" and not self._source.swmr and hasattr(self._source, "own")
-            attrs = dset.attrs
-            plain = getattr(self._codec, "tag", "") == "numpy.ndarray" and "__numpy_dtype__" not in attrs
-            plain = plain and "__order__" not in attrs
-            cached = chunk_table(dset) if usable and plain and "__order__" not in dset.attrs else None
+            plain = self._plain_dtype(dset) is not None and not _has_attr(dset, "__order__")
+            cached = chunk_table(dset) if usable and plain else None
             if cached is not None:
                 self._source.own(cached)  # closed with the session
             self.__dict__["_table"] = cached
@@ -231,7 +229,8 @@ class ProxyDataset:
         since an attribute read per append would cost more than the append."""
         cached = self.__dict__.get("_plain")
         if cached is None:
-            plain = getattr(self._codec, "tag", "") == "numpy.ndarray" and "__numpy_dtype__" not in dset.attrs
+            plain = getattr(self._codec, "tag", "") == "numpy.ndarray"
+            plain = plain and not _has_attr(dset, "__numpy_dtype__")
             cached = self.__dict__["_plain"] = (dset.dtype if plain else None, dset.maxshape)
         return cached[0]  # type: ignore[no-any-return]
 
@@ -322,6 +321,10 @@ class ProxyDataset:
 
         self._source.flush()
         return da.from_array(self, chunks=chunks or self.chunks or "auto", asarray=True, lock=True)
+
+
+def _has_attr(dset: h5py.Dataset, name: str) -> bool:
+    return bool(h5py.h5a.exists(dset.id, name.encode()))
 
 
 def _append_rows(dset: h5py.Dataset, shape: tuple[int, ...], arr: np.ndarray) -> None:
