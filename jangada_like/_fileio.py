@@ -12,7 +12,7 @@ from typing import Any
 import h5py
 
 from ._engine import MAX_DEPTH, SHALLOW_DEPTH, Context, walk
-from ._h5 import CLASS_ATTR, FORMAT_ATTR, FORMAT_VERSION, LIBRARY_ATTR, ROOT, attr_or_none, str_attr
+from ._h5 import CLASS_ATTR, FORMAT_ATTR, FORMAT_VERSION, LIBRARY_ATTR, ROOT, read_attr, str_attr
 from ._locking import FileLock
 from ._recovery import recover
 from ._version import __version__
@@ -79,7 +79,10 @@ def write_header(f: h5py.File) -> None:
 def check_header(f: h5py.File, name: str) -> int:
     """Return the file's format version (0: a file written by jangada 0.1.x); refuse newer
     formats naming both versions."""
-    raw = attr_or_none(f, FORMAT_ATTR)
+    try:
+        raw = read_attr(f, FORMAT_ATTR)
+    except KeyError:
+        raw = None
     if raw is None:
         root = f.get(ROOT)
         if isinstance(root, h5py.Group) and CLASS_ATTR in root.attrs:

@@ -111,7 +111,7 @@ class Session:
 
     def enter(self, obj: Any) -> None:
         self.class_name = type(obj).__qualname__
-        exists = Path(self.path).is_file()
+        exists = os.path.isfile(self.path)
         self.mode = ("r+" if exists else "w") if self.requested_mode == "a" else self.requested_mode
         if self.mode in ("r", "r+") and not exists:
             raise FileNotFoundError(f"Path {self.path} does not exist")

@@ -100,7 +100,7 @@ class Persistable(Serializable):
     @classmethod
     def _existing(cls, path: str | os.PathLike[str]) -> Path:
         p = Path(path)
-        if not p.exists() and not p.suffix:
+        if not p.suffix and not p.exists():  # the suffix first: no file system call for most paths
             candidate = p.with_name(p.name + cls.extension)
             if candidate.exists():
                 return candidate

@@ -231,7 +231,9 @@ class ProxyDataset:
         if cached is None:
             plain = getattr(self._codec, "tag", "") == "numpy.ndarray"
             plain = plain and not _has_attr(dset, "__numpy_dtype__")
-            cached = self.__dict__["_plain"] = (dset.dtype if plain else None, dset.maxshape)
+            dims = dset.id.get_space().get_simple_extent_dims(True)
+            maxshape = None if dims is None else tuple(None if n == h5s.UNLIMITED else n for n in dims)
+            cached = self.__dict__["_plain"] = (dset.dtype if plain else None, maxshape)
         return cached[0]  # type: ignore[no-any-return]
 
     def _prepare_append(
@@ -239,7 +241,7 @@ class ProxyDataset:
     ) -> tuple[np.ndarray, int, h5py.Dataset, tuple[int, ...]]:
         """Check and convert, writing nothing (so several series can be checked first)."""
         dset = self._writable()
-        shape = dset.shape
+        shape = dset.id.shape
         plain = self._plain_dtype(dset)
         if type(values) is np.ndarray and plain is not None and values.dtype == plain and axis == 0:
             maxshape = self.__dict__["_plain"][1]
