@@ -16,6 +16,7 @@ from ._h5 import CLASS_ATTR, FORMAT_ATTR, FORMAT_VERSION, LIBRARY_ATTR, ROOT, re
 from ._locking import FileLock
 from ._recovery import recover
 from ._version import __version__
+from .codecs.containers import remembering_kinds
 from .errors import (
     ClassMismatchError,
     FileFormatError,
@@ -242,6 +243,11 @@ def save_file(
     durable: bool = False,
 ) -> bool:
     """Atomically write ``obj`` to ``path``; return whether it was an incremental save."""
+    with remembering_kinds():
+        return _save_file(obj, path, timeout, incremental, durable)
+
+
+def _save_file(obj: Any, path: Path, timeout: float | None, incremental: bool | None, durable: bool) -> bool:
     from ._incremental import file_stamp, incremental_possible, update_file
 
     shared: set[int] = set()

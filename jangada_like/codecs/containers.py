@@ -10,6 +10,9 @@ order).  A dict whose keys are all plain names is a group of members named by ke
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import h5py
@@ -34,8 +37,38 @@ _ITEM_TYPES: dict[type, tuple[str, Any]] = {
 _ITEM_NAMES = {name for name, _ in _ITEM_TYPES.values()}
 
 
-def _homogeneous(items: list[Any]) -> tuple[str, Any] | None:
-    """``(item type name, dtype)`` when every item has one scalar type a dataset can hold.
+_kinds = threading.local()
+
+
+@contextlib.contextmanager
+def remembering_kinds() -> Iterator[None]:
+    """Within one save, the item kind of each container is worked out once (the check that
+    every item of a long list has one type is most of the cost of writing it, and both the
+    validation pass and the writer need it)."""
+    outer = getattr(_kinds, "table", None)
+    _kinds.table = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _kinds.table = outer
+
+
+def _kind_of(items: Any) -> tuple[str, Any] | None:
+    """:func:`_homogeneous`, remembered for the current save (see :func:`remembering_kinds`)."""
+    table: dict[int, tuple[Any, Any]] | None = getattr(_kinds, "table", None)
+    if table is None:
+        return _homogeneous(items)
+    hit = table.get(id(items))
+    if hit is not None and hit[0] is items:
+        return hit[1]  # type: ignore[no-any-return]
+    spec = _homogeneous(items)
+    table[id(items)] = (items, spec)  # the reference keeps the id from being reused
+    return spec
+
+
+def _homogeneous(items: Any) -> tuple[str, Any] | None:
+    """``(item type name, dtype)`` when every item of the list, tuple or set ``items`` has one
+    scalar type a dataset can hold.
 
     Written with builtins that loop in C: long lists are the common case.
     """
@@ -69,19 +102,19 @@ class SequenceCodec(Codec):
     _types: ClassVar[dict[str, type]] = {"list": list, "tuple": tuple, "set": set, "frozenset": frozenset}
 
     def children(self, value: Any) -> Any:
-        return () if _homogeneous(list(value)) is not None else value
+        return () if _kind_of(value) is not None else value
 
     def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
         tag = type(value).__name__
-        items = list(value)
-        if tag == "list":
+        items = value if tag == "list" else list(value)
+        spec = _kind_of(value)
+        if tag == "list" and spec is None:
             from .tables import table_columns, write_table
 
             columns = table_columns(items, ctx)
             if columns is not None:
                 ctx.remember(value, write_table(items, columns, parent, name, ctx))
                 return
-        spec = _homogeneous(items)
         if spec is not None:
             item_name, dtype = spec
             dset = ctx.create_dataset(parent, name, np.array(items, dtype=dtype), tag)
@@ -143,6 +176,19 @@ def _read_items(dset: h5py.Dataset, ctx: Any) -> list[Any]:
     return [pytype(v) for v in raw.tolist()]
 
 
+def _keys_and_values(value: dict[Any, Any]) -> tuple[list[Any], list[Any]]:
+    """The keys and the values of a dict as lists: the same two list objects for the whole of
+    one save, so the kind of their items is worked out once."""
+    table = getattr(_kinds, "table", None)
+    hit = None if table is None else table.get(-id(value))  # negative: never a list's id
+    if hit is not None and hit[0] is value:
+        return hit[1]  # type: ignore[no-any-return]
+    pair = (list(value), list(value.values()))
+    if table is not None:
+        table[-id(value)] = (value, pair)
+    return pair
+
+
 class DictCodec(Codec):
     tag = "dict"
     read_tags = ("dict.items",)
@@ -150,8 +196,8 @@ class DictCodec(Codec):
     subclasses = False
 
     def children(self, value: Any) -> Any:
-        keys, values = list(value), list(value.values())
-        scalar_keys, scalar_values = _homogeneous(keys) is not None, _homogeneous(values) is not None
+        keys, values = _keys_and_values(value)
+        scalar_keys, scalar_values = _kind_of(keys) is not None, _kind_of(values) is not None
         return [*([] if scalar_keys else keys), *([] if scalar_values else values)]
 
     def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
@@ -166,8 +212,9 @@ class DictCodec(Codec):
             return
         group = ctx.create_group(parent, name, CONTAINER_ATTR, "dict.items")
         ctx.remember(value, group)
+        keys, values = _keys_and_values(value)
         ctx.encode(keys, group, "keys")
-        ctx.encode(list(value.values()), group, "values")
+        ctx.encode(values, group, "values")
 
     def decode(self, node: Any, ctx: Any) -> Any:
         if not isinstance(node, h5py.Group):
