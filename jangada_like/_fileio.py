@@ -134,7 +134,7 @@ def decode_root(f: h5py.File, ctx: Context, expected: type | None, into: Any = N
 
 def _read_root(f: h5py.File, ctx: Context, expected: type | None, into: Any) -> Any:
     ctx.legacy = check_header(f, ctx.file_name) == 0
-    if ROOT not in ctx.links_of(f):
+    if not f.id.links.exists(ROOT.encode()):
         raise MissingRootError("the file has no 'root' group", file=ctx.file_name, path="/root")
     root = ctx.member(f, ROOT)
     if not isinstance(root, h5py.Group):

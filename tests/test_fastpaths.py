@@ -54,6 +54,17 @@ def test_read_attr_matches_h5py(tmp_path, value):
                     assert got.dtype == expected.dtype
 
 
+def test_read_attr_ascii_and_utf8_strings_match_h5py(tmp_path):
+    with h5py.File(tmp_path / "a.h5", "w") as f:
+        f.attrs.create("ascii", "plain", dtype=h5py.string_dtype("ascii"))
+        f.attrs.create("utf8", "ünï", dtype=h5py.string_dtype("utf-8"))
+        f.attrs.create("fixed", np.bytes_(b"fixed"))
+    with h5py.File(tmp_path / "a.h5", "r") as f:
+        for name in ("ascii", "utf8", "fixed"):
+            got, expected = _h5.read_attr(f, name), f.attrs[name]
+            assert type(got) is type(expected) and got == expected
+
+
 def test_read_attr_invalid_utf8_matches_h5py(tmp_path):
     with h5py.File(tmp_path / "a.h5", "w") as f:
         f.attrs.create("x", b"\xff\xfeok", dtype=h5py.string_dtype("utf-8"))
