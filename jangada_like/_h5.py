@@ -251,12 +251,51 @@ def create_dataset(parent: h5py.Group, name: str, data: np.ndarray, storage: dic
         options["fillvalue"] = np.nan
     # a zero-length trailing axis cannot hold a chunk of one: let every axis grow then
     maxshape = (None,) * data.ndim if 0 in data.shape[1:] else (None, *data.shape[1:])
+    if _direct_write_ok(data, tuple(chunks), options):
+        dset = parent.create_dataset(
+            name, shape=data.shape, dtype=data.dtype, chunks=tuple(chunks), maxshape=maxshape, **options
+        )
+        _write_chunks(dset, data, chunks[0])
+        return dset
     dset = parent.create_dataset(name, data=data, chunks=tuple(chunks), maxshape=maxshape, **options)
     if options.get("compression") not in (None, "gzip", "szip") and not isinstance(
         options.get("compression"), int
     ):
         dset.attrs["__filters__"] = describe_filters(dset)
     return dset
+
+
+_FILTER_OPTIONS = ("compression", "compression_opts", "shuffle", "fletcher32", "scaleoffset")
+
+
+def _direct_write_ok(data: np.ndarray, chunks: tuple[int, ...], options: dict[str, Any]) -> bool:
+    """Whether ``data`` can be written chunk by chunk as raw bytes: a large plain numeric array
+    in whole-row chunks and no filter (they would have to run on the bytes)."""
+    return (
+        data.nbytes >= _FAST_MIN_BYTES
+        and data.dtype.kind in "biufc"
+        and data.ndim >= 1
+        and chunks[1:] == data.shape[1:]
+        and not any(options.get(k) for k in _FILTER_OPTIONS)
+    )
+
+
+def _write_chunks(dset: h5py.Dataset, data: np.ndarray, rows: int) -> None:
+    """Write ``data`` into the new, empty ``dset`` one chunk at a time with
+    ``write_direct_chunk``: HDF5 stores each chunk from our buffer, where ``dset[...] = data``
+    first copies every chunk through a buffer of its own (a third more time for large arrays).
+    The last chunk is padded with the fill value, as HDF5 itself stores an edge chunk."""
+    data = np.ascontiguousarray(data)
+    dsid = dset.id
+    trailing = (0,) * (data.ndim - 1)
+    for start in range(0, data.shape[0], rows):
+        block = data[start : start + rows]
+        if len(block) < rows:
+            padded = np.empty((rows, *data.shape[1:]), dtype=data.dtype)
+            padded[...] = dset.fillvalue
+            padded[: len(block)] = block
+            block = padded
+        dsid.write_direct_chunk((start, *trailing), block)
 
 
 def describe_filters(dset: h5py.Dataset) -> str:

@@ -171,3 +171,64 @@ def test_short_file_is_an_error(tmp_path):
                 table.read(0, 100)
         finally:
             table.close()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        np.arange(300_000, dtype=np.float64),  # 2.3 MiB: several chunks, a partial last one
+        np.arange(3 * 200_001, dtype=np.int32).reshape(200_001, 3),
+        (np.arange(150_000) + 1j).astype(np.complex128),
+        np.arange(400_000, dtype=">f8"),  # big-endian stays big-endian
+        np.asfortranarray(np.random.default_rng(1).random((60_000, 5))),
+    ],
+    ids=["f8", "i4-2d", "c16", "f8-big-endian", "fortran-order"],
+)
+def test_direct_chunk_writes_read_back_exactly(tmp_path, data):
+    from jangada_like import Persistable, SerializableProperty
+
+    class Direct(Persistable):
+        values = SerializableProperty(default=None)
+
+    path = Direct(values=data).save(tmp_path / "d")
+    with h5py.File(path, "r") as f:
+        dset = f["root/values"]
+        assert dset.chunks is not None and dset.shape == data.shape and dset.dtype == data.dtype
+        np.testing.assert_array_equal(dset[()], data)  # plain h5py sees exactly the data
+    np.testing.assert_array_equal(Direct.load(path).values, data)
+    extra = np.ones((7, *data.shape[1:]), dtype=data.dtype)
+    with Direct(path, mode="r+") as obj:  # growing into the padded last chunk
+        obj.values.append(extra)
+    with h5py.File(path, "r") as f:
+        np.testing.assert_array_equal(f["root/values"][()], np.concatenate([data, extra]))
+
+
+def test_direct_chunk_writes_pad_with_the_fill_value(tmp_path):
+    """The padding of the last chunk is the fill value: rows that appear when the dataset is
+    resized without writing them read as the fill value, as with HDF5's own writes."""
+    from jangada_like import Persistable, SerializableProperty
+
+    class Padded(Persistable):
+        values = SerializableProperty(default=None)
+
+    data = np.arange(200_000, dtype=np.float64)
+    path = Padded(values=data).save(tmp_path / "p")
+    with h5py.File(path, "r+") as f:
+        dset = f["root/values"]
+        dset.resize((len(data) + 10,))
+        assert np.isnan(dset[len(data) :]).all()
+
+
+def test_filtered_datasets_are_written_by_hdf5(tmp_path):
+    """Compression must run on the bytes: no direct chunk writes then."""
+    from jangada_like import Persistable, SerializableProperty
+
+    class Packed(Persistable, storage={"compression": "gzip"}):
+        values = SerializableProperty(default=None)
+
+    data = np.zeros(500_000)
+    path = Packed(values=data).save(tmp_path / "z")
+    with h5py.File(path, "r") as f:
+        assert f["root/values"].compression == "gzip"
+        assert f["root/values"].id.get_storage_size() < data.nbytes / 50
+        np.testing.assert_array_equal(f["root/values"][()], data)
