@@ -54,6 +54,12 @@ def drop_cache(path: Path) -> None:
         os.close(fd)
 
 
+def settled() -> None:
+    """Write back dirty pages left by earlier runs before a timed save: otherwise a save may
+    be throttled by the kernel for data another run wrote (most visible with W1's 256 MiB)."""
+    os.sync()
+
+
 def timed(fn: Callable[[], Any]) -> float:
     start = time.perf_counter()
     fn()
@@ -81,6 +87,7 @@ def w1(lib: str, folder: Path, mib: int, phase: str) -> dict[str, float]:
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         return {"seconds": seconds, "load_peak_ratio": peak / (mib * 2**20)}
+    settled()
     return {"seconds": timed(lambda: _w1_save(lib, path, arr))}
 
 
@@ -125,6 +132,7 @@ def w2(lib: str, folder: Path, n: int, phase: str) -> dict[str, float]:
     parent = w2_parent(n)
     path = folder / "w2.hdf5"
     if phase == "save":
+        settled()
         return {"seconds": timed(lambda: _w2_save(lib, path, parent))}
     _w2_save(lib, path, parent)
     out: dict[str, Any] = {}
@@ -194,6 +202,7 @@ def w3(lib: str, folder: Path, n: int, phase: str) -> dict[str, float]:
     floats, table = w3_values(n)
     path = folder / "w3.hdf5"
     if phase == "save":
+        settled()
         return {"seconds": timed(lambda: _w3_save(lib, path, floats, table))}
     _w3_save(lib, path, floats, table)
     out: dict[str, Any] = {}
@@ -344,6 +353,7 @@ def w6(lib: str, folder: Path, n: int, phase: str) -> dict[str, float]:
     frame = w6_frame(n)
     path = folder / "w6.hdf5"
     if phase == "save":
+        settled()
         return {"seconds": timed(lambda: _w6_save(lib, path, frame))}
     _w6_save(lib, path, frame)
     out: dict[str, Any] = {}
@@ -498,6 +508,7 @@ def w1z(lib: str, folder: Path, mib: int, phase: str) -> dict[str, float]:
             return f["data"][()]
 
     if phase == "save":
+        settled()
         return {"seconds": timed(save)}
     save()
     return {"seconds": timed(load)}
