@@ -55,8 +55,8 @@ def drop_cache(path: Path) -> None:
 
 
 def settled() -> None:
-    """Write back dirty pages left by earlier runs before a timed save: otherwise a save may
-    be throttled by the kernel for data another run wrote (most visible with W1's 256 MiB)."""
+    """Write back dirty pages before a timed step: otherwise the kernel's writeback of data
+    just written (most visible with W1's 256 MiB) competes with the step, or throttles it."""
     os.sync()
 
 
@@ -81,6 +81,7 @@ def w1(lib: str, folder: Path, mib: int, phase: str) -> dict[str, float]:
         if phase == "load-cold":
             drop_cache(path)
         else:
+            settled()
             _w1_load(lib, path)
         tracemalloc.start()  # numpy reports its buffers: the memory the load itself takes
         seconds = timed(lambda: _w1_load(lib, path))
@@ -136,6 +137,7 @@ def w2(lib: str, folder: Path, n: int, phase: str) -> dict[str, float]:
         return {"seconds": timed(lambda: _w2_save(lib, path, parent))}
     _w2_save(lib, path, parent)
     out: dict[str, Any] = {}
+    settled()
     seconds = timed(lambda: out.setdefault("v", _w2_load(lib, path)))
     if lib == "jangada_like":
         assert out["v"] == parent
@@ -206,6 +208,7 @@ def w3(lib: str, folder: Path, n: int, phase: str) -> dict[str, float]:
         return {"seconds": timed(lambda: _w3_save(lib, path, floats, table))}
     _w3_save(lib, path, floats, table)
     out: dict[str, Any] = {}
+    settled()
     seconds = timed(lambda: out.setdefault("v", _w3_load(lib, path)))
     if lib in ("jangada_like", "h5py"):
         assert out["v"] == (floats, table)
@@ -303,6 +306,7 @@ def w5(lib: str, folder: Path, mib: int, phase: str) -> dict[str, float]:
                 d.resize(d.shape[0] + len(block), axis=0)
                 d[-len(block) :] = block
     starts = np.random.default_rng(6).integers(0, rows - 100, 1000)
+    settled()
     if phase in ("slices-cold", "open-cold"):
         drop_cache(path)
     if phase.startswith("open"):
@@ -357,6 +361,7 @@ def w6(lib: str, folder: Path, n: int, phase: str) -> dict[str, float]:
         return {"seconds": timed(lambda: _w6_save(lib, path, frame))}
     _w6_save(lib, path, frame)
     out: dict[str, Any] = {}
+    settled()
     seconds = timed(lambda: out.setdefault("v", _w6_load(lib, path)))
     assert out["v"].equals(frame)
     return {"seconds": seconds}
@@ -511,6 +516,7 @@ def w1z(lib: str, folder: Path, mib: int, phase: str) -> dict[str, float]:
         settled()
         return {"seconds": timed(save)}
     save()
+    settled()
     return {"seconds": timed(load)}
 
 
