@@ -463,8 +463,8 @@ def _peer_load(lib: str, path: Path) -> Any:
 WORKLOADS: dict[str, tuple[Callable[..., dict[str, float]], tuple[str, ...], dict[str, int]]] = {
     # name: (function, phases, {profile: size})
     "W1": (w1, ("save", "load-cold", "load-warm"), {"quick": 64, "full": 256}),
-    "W2": (w2, ("save", "load"), {"quick": 2000, "full": 2000}),
-    "W3": (w3, ("save", "load"), {"quick": 100_000, "full": 100_000}),
+    "W2": (w2, ("save", "load"), {"quick": 500, "full": 2000}),
+    "W3": (w3, ("save", "load"), {"quick": 20_000, "full": 100_000}),
     "W4": (w4, ("session", "reopen"), {"quick": 2000, "full": 10_000}),
     "W5": (w5, ("open-cold", "open-warm", "slices-cold", "slices-warm"), {"quick": 256, "full": 1024}),
     "W6": (w6, ("save", "load"), {"quick": 200_000, "full": 1_000_000}),
