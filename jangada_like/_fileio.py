@@ -305,20 +305,19 @@ def validate(obj: Any, name: str, shared: set[int] | None = None) -> int:
 
 def remove_stale_temporaries(path: Path) -> None:
     """Delete temporary files of earlier saves to ``path`` whose process is gone."""
-    try:
-        candidates = list(path.parent.glob(f".{glob_escape(path.name)}.*{TMP_SUFFIX}"))
+    prefix = f".{path.name}."
+    try:  # one pass over the folder's names, no pattern matching (folders of data are large)
+        with os.scandir(path.parent) as entries:
+            candidates = [
+                e.name for e in entries if e.name.startswith(prefix) and e.name.endswith(TMP_SUFFIX)
+            ]
     except OSError:
         return
-    for tmp in candidates:
-        pid_text = tmp.name[len(path.name) + 2 :].split(".", 1)[0]
+    for name in candidates:
+        pid_text = name[len(prefix) :].split(".", 1)[0]
         if pid_text.isdigit() and not _alive(int(pid_text)):
             with contextlib.suppress(OSError):
-                tmp.unlink()
-
-
-def glob_escape(text: str) -> str:
-    """Escape glob metacharacters in a file name."""
-    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+                (path.parent / name).unlink()
 
 
 def _alive(pid: int) -> bool:

@@ -26,13 +26,14 @@ from .partial import NotLoaded
 __all__ = ["file_stamp", "incremental_possible", "update_file"]
 
 
-def file_stamp(path: str | os.PathLike[str]) -> tuple[str, int, int, int] | None:
-    """What identifies a file's state: resolved path, inode, size and modification time."""
+def file_stamp(path: str | os.PathLike[str]) -> tuple[int, int, int, int] | None:
+    """What identifies a file's state: device, inode, size and modification time (one
+    ``stat``; the inode names the file whatever path or link reaches it)."""
     try:
         st = os.stat(path)
     except OSError:
         return None
-    return (os.path.realpath(path), st.st_ino, st.st_size, st.st_mtime_ns)
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def incremental_possible(obj: Any, path: Path, shared: set[int]) -> bool:

@@ -152,6 +152,17 @@ def test_stale_temporary_of_dead_process_is_removed(tmp_path: Path) -> None:
     assert not stale.exists() and mine.exists()
 
 
+def test_stale_temporaries_with_pattern_characters_in_the_name(tmp_path: Path) -> None:
+    target = tmp_path / "run[1]*?.hdf5"
+    stale = tmp_path / ".run[1]*?.hdf5.999999999.abcd1234.jltmp"
+    other = tmp_path / ".run[1]*?.hdf5x.999999999.abcd1234.jltmp"  # another file's temporary
+    stale.write_bytes(b"partial")
+    other.write_bytes(b"partial")
+    Experiment(name="x").save(target)
+    assert not stale.exists() and other.exists()
+    assert Experiment.load(target).name == "x"
+
+
 def test_unknown_class_gives_read_only_record_or_strict_error(tmp_path: Path) -> None:
     path = tmp_path / "u.hdf5"
     Experiment(name="n", data=np.arange(2)).save(path)
