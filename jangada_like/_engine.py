@@ -260,8 +260,8 @@ class Context:
         """Write a Serializable as a group with its class tag and every copiable property."""
         cls = type(obj)
         group = self.create_group(parent, name, CONTAINER_ATTR, "dict")
-        group.attrs[CLASS_ATTR] = cls.__jangada_tag__
-        group.attrs[VERSION_ATTR] = np.int64(cls.__jangada_version__)
+        _h5.write_attr(group, CLASS_ATTR, cls.__jangada_tag__)
+        _h5.write_attr(group, VERSION_ATTR, np.int64(cls.__jangada_version__))
         self.remember(obj, group)
         outer, outer_storage = self.prop, self.storage
         try:
@@ -282,13 +282,13 @@ class Context:
     def write_attr(self, obj: h5py.HLObject, name: str, raw: Any, tag: str) -> None:
         """Store ``raw`` as attribute ``name``; record ``tag`` unless the HDF5 type implies it."""
         try:
-            obj.attrs[name] = raw
+            _h5.write_attr(obj, name, raw)
         except (TypeError, ValueError) as exc:
             msg = f"cannot store {type(raw).__qualname__} as an HDF5 attribute: {exc}"
             raise self.error(UnsupportedTypeError, msg, join(obj.name, name)) from exc
         implied = _h5.implied_tag(raw)
         key = self.path_of(obj)
-        if tag != implied or key in self._tag_maps or TYPES_ATTR in obj.attrs:
+        if tag != implied or key in self._tag_maps or h5py.h5a.exists(obj.id, TYPES_ATTR.encode()):
             entry = self._pending_tags.get(key)
             if entry is None:
                 entry = self._pending_tags[key] = (obj, dict(self.tag_map(obj)))
@@ -310,16 +310,16 @@ class Context:
         """Create a chunked dataset resizable along axis 0 (0-d data: a scalar dataset)."""
         storage = self.storage if fillvalue is None else {**self.storage, "fillvalue": fillvalue}
         dset = _h5.create_dataset(parent, name, data, storage)
-        dset.attrs[DATASET_ATTR] = tag
+        _h5.write_attr(dset, DATASET_ATTR, tag)
         for key, value in attrs.items():
             if value is not None:
-                dset.attrs[key] = value
+                _h5.write_attr(dset, key, value)
         return dset
 
     def create_group(self, parent: h5py.Group, name: str, kind: str, tag: str) -> h5py.Group:
         """Create a group tagged ``kind = tag`` (``__container_type__`` or ``__class__``)."""
         group = parent.create_group(name)
-        group.attrs[kind] = tag
+        _h5.write_attr(group, kind, tag)
         group._jl_path = join(self.path_of(parent), name)
         return group
 

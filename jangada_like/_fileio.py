@@ -12,7 +12,7 @@ from typing import Any
 import h5py
 
 from ._engine import MAX_DEPTH, SHALLOW_DEPTH, Context, walk
-from ._h5 import CLASS_ATTR, FORMAT_ATTR, FORMAT_VERSION, LIBRARY_ATTR, ROOT, read_attr, str_attr
+from ._h5 import CLASS_ATTR, FORMAT_ATTR, FORMAT_VERSION, LIBRARY_ATTR, ROOT, read_attr, str_attr, write_attr
 from ._locking import FileLock
 from ._recovery import recover
 from ._version import __version__
@@ -73,8 +73,8 @@ def _open_existing(path: str | os.PathLike[str], mode: str, swmr: bool) -> h5py.
 
 def write_header(f: h5py.File) -> None:
     """Stamp the format and library versions on the file root."""
-    f.attrs[FORMAT_ATTR] = FORMAT_VERSION
-    f.attrs[LIBRARY_ATTR] = __version__
+    write_attr(f, FORMAT_ATTR, FORMAT_VERSION)
+    write_attr(f, LIBRARY_ATTR, __version__)
 
 
 def check_header(f: h5py.File, name: str) -> int:

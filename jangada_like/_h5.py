@@ -123,6 +123,52 @@ def read_attr(obj: Any, name: str) -> Any:
     return obj.attrs[name]
 
 
+_STR_FILE_TYPE = h5py.h5t.py_create(_VLEN_STR, logical=True)
+_INT64_RANGE = range(-(2**63), 2**63)
+
+
+def _plain_text(value: str) -> bool:
+    """Text HDF5 stores as it is: no NUL (it ends C strings) and valid UTF-8 (no lone surrogates)."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def write_attr(obj: Any, name: str, value: Any) -> None:
+    """``obj.attrs[name] = value``, stored exactly as h5py stores it.  A new attribute holding a
+    str, int64 or float64 (every tag a save writes) is created with one low-level call, 10x
+    faster than h5py's writer, which creates a temporary attribute and renames it so that it
+    can replace an existing one; anything else, and every replacement, is left to h5py."""
+    key = name.encode("utf-8")
+    kind = type(value)
+    if not h5py.h5a.exists(obj.id, key):
+        data = None
+        if kind is str and _plain_text(value):
+            data, ftype, mtype = (
+                np.array(value, dtype=_VLEN_STR),
+                _STR_FILE_TYPE,
+                _STR_MTYPES[h5py.h5t.CSET_UTF8],
+            )
+        elif kind is np.int64 or (kind is int and value in _INT64_RANGE):
+            data, ftype, mtype = np.array(value, dtype="<i8"), h5py.h5t.STD_I64LE, h5py.h5t.NATIVE_INT64
+        elif kind is np.float64 or kind is float:
+            data, ftype, mtype = np.array(value, dtype="<f8"), h5py.h5t.IEEE_F64LE, h5py.h5t.NATIVE_DOUBLE
+        if data is not None:
+            aid = h5py.h5a.create(obj.id, key, ftype, h5py.h5s.create(h5py.h5s.SCALAR))
+            try:
+                aid.write(data, mtype=mtype)
+            except BaseException:
+                aid.close()
+                h5py.h5a.delete(obj.id, key)
+                raise
+            return
+    obj.attrs[name] = value
+
+
 def _name(raw: bytes) -> str | bytes:
     """A name as h5py gives it: UTF-8 decoded, or the bytes when they are not UTF-8."""
     try:

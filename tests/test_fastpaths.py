@@ -232,3 +232,57 @@ def test_filtered_datasets_are_written_by_hdf5(tmp_path):
         assert f["root/values"].compression == "gzip"
         assert f["root/values"].id.get_storage_size() < data.nbytes / 50
         np.testing.assert_array_equal(f["root/values"][()], data)
+
+
+WRITE_VALUES = [
+    "tag.name",
+    "",
+    "ünïcødé ✓ 🚀",
+    "line\nbreak",
+    "nul\x00inside",
+    7,
+    -(2**63),
+    2**63,  # beyond int64: h5py's own writer decides
+    2.5,
+    float("nan"),
+    np.int64(-4),
+    np.float64(1e300),
+    True,
+    np.int32(3),
+    np.array([1, 2]),
+]
+
+
+@pytest.mark.parametrize("value", WRITE_VALUES, ids=repr)
+def test_write_attr_stores_what_h5py_stores(tmp_path, value):
+    outcomes = []
+    for writer in ("h5py", "ours"):
+        path = tmp_path / f"{writer}.h5"
+        with h5py.File(path, "w") as f:
+            g = f.create_group("g")
+            try:
+                if writer == "h5py":
+                    g.attrs["x"] = value
+                else:
+                    _h5.write_attr(g, "x", value)
+            except Exception as exc:  # the same failure is the expected outcome
+                outcomes.append(("error", type(exc)))
+                continue
+        with h5py.File(path, "r") as f:
+            aid = f["g"].attrs.get_id("x")
+            read = f["g"].attrs["x"]
+            tid = aid.get_type()
+            cset = tid.get_cset() if tid.get_class() == h5py.h5t.STRING else None
+            outcomes.append((tid.get_class(), tid.get_size(), cset, aid.shape, repr(read), type(read)))
+    assert outcomes[0] == outcomes[1]
+
+
+def test_write_attr_replaces_an_existing_attribute(tmp_path):
+    with h5py.File(tmp_path / "r.h5", "w") as f:
+        _h5.write_attr(f, "x", "first")
+        _h5.write_attr(f, "x", 5)
+        _h5.write_attr(f, "y", 1.5)
+        _h5.write_attr(f, "y", "second")
+    with h5py.File(tmp_path / "r.h5", "r") as f:
+        assert f.attrs["x"] == 5 and f.attrs["y"] == "second"
+        assert sorted(f.attrs) == ["x", "y"]

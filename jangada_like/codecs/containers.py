@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import h5py
 import numpy as np
 
-from .._h5 import CONTAINER_ATTR, is_safe_name
+from .._h5 import CONTAINER_ATTR, is_safe_name, write_attr
 from ..errors import FileFormatError
 from .base import AttrNode, Codec
 
@@ -118,7 +118,7 @@ class SequenceCodec(Codec):
         if spec is not None:
             item_name, dtype = spec
             dset = ctx.create_dataset(parent, name, np.array(items, dtype=dtype), tag)
-            dset.attrs[ITEM_ATTR] = item_name
+            write_attr(dset, ITEM_ATTR, item_name)
             ctx.remember(value, dset)
             return
         group = ctx.create_group(parent, name, CONTAINER_ATTR, tag)

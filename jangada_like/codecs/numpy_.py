@@ -15,7 +15,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .._h5 import DATASET_ATTR, attr_or_none, read_all
+from .._h5 import DATASET_ATTR, attr_or_none, read_all, write_attr
 from ..errors import FileFormatError, UnsupportedTypeError
 from .base import AttrNode, Codec
 
@@ -103,11 +103,11 @@ def write_array(arr: np.ndarray, parent: h5py.Group, name: str, tag: str, ctx: A
         from .._h5 import create_dataset
 
         dset = create_dataset(parent, name, stored.astype(h5py.string_dtype()), ctx.storage)
-        dset.attrs[DATASET_ATTR] = tag
+        write_attr(dset, DATASET_ATTR, tag)
     else:
         dset = ctx.create_dataset(parent, name, stored, tag)
     for key, value in attrs.items():
-        dset.attrs[key] = value
+        write_attr(dset, key, value)
     return dset
 
 

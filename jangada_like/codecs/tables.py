@@ -21,7 +21,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .._h5 import CONTAINER_ATTR
+from .._h5 import CONTAINER_ATTR, write_attr
 from ..errors import FileFormatError, FormatVersionError
 from ..serializable import Serializable
 from .containers import _homogeneous
@@ -79,16 +79,16 @@ def write_table(
 ) -> h5py.Group:
     cls = type(items[0])
     group = ctx.create_group(parent, name, CONTAINER_ATTR, "object.table")
-    group.attrs["__item_class__"] = cls.__jangada_tag__
-    group.attrs["__item_class_version__"] = np.int64(cls.__jangada_version__)
-    group.attrs["__length__"] = np.int64(len(items))
+    write_attr(group, "__item_class__", cls.__jangada_tag__)
+    write_attr(group, "__item_class_version__", np.int64(cls.__jangada_version__))
+    write_attr(group, "__length__", np.int64(len(items)))
     for key, (item_type, data) in columns.items():
         if item_type == "str":
             dset = group.create_dataset(key, data=data.astype(h5py.string_dtype()))
         else:
             dset = group.create_dataset(key, data=data)
-        dset.attrs["__dataset_type__"] = "column"
-        dset.attrs[ITEM_ATTR] = item_type
+        write_attr(dset, "__dataset_type__", "column")
+        write_attr(dset, ITEM_ATTR, item_type)
     return group
 
 
