@@ -288,7 +288,7 @@ class Context:
             raise self.error(UnsupportedTypeError, msg, join(obj.name, name)) from exc
         implied = _h5.implied_tag(raw)
         key = self.path_of(obj)
-        if tag != implied or key in self._tag_maps or h5py.h5a.exists(obj.id, TYPES_ATTR.encode()):
+        if tag != implied or key in self._tag_maps or _h5.has_attr(obj, TYPES_ATTR):
             entry = self._pending_tags.get(key)
             if entry is None:
                 entry = self._pending_tags[key] = (obj, dict(self.tag_map(obj)))

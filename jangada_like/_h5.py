@@ -127,6 +127,11 @@ _STR_FILE_TYPE = h5py.h5t.py_create(_VLEN_STR, logical=True)
 _INT64_RANGE = range(-(2**63), 2**63)
 
 
+def has_attr(obj: Any, name: str) -> bool:
+    """``name in obj.attrs`` in one low-level call."""
+    return bool(h5py.h5a.exists(obj.id, name.encode("utf-8")))
+
+
 def _plain_text(value: str) -> bool:
     """Text HDF5 stores as it is: no NUL (it ends C strings) and valid UTF-8 (no lone surrogates)."""
     if "\x00" in value:
@@ -145,7 +150,7 @@ def write_attr(obj: Any, name: str, value: Any) -> None:
     can replace an existing one; anything else, and every replacement, is left to h5py."""
     key = name.encode("utf-8")
     kind = type(value)
-    if not h5py.h5a.exists(obj.id, key):
+    if not has_attr(obj, name):
         data = None
         if kind is str and _plain_text(value):
             data, ftype, mtype = (
@@ -207,7 +212,7 @@ def open_member(group: h5py.Group, name: str) -> Any:
 
 def attr_or_none(obj: Any, name: str) -> Any:
     """``obj.attrs.get(name)`` (asking first: a failed HDF5 open costs more than the check)."""
-    if not h5py.h5a.exists(obj.id, name.encode("utf-8")):
+    if not has_attr(obj, name):
         return None
     return read_attr(obj, name)
 

@@ -30,7 +30,7 @@ import h5py
 import numpy as np
 from h5py import h5s
 
-from ._h5 import chunk_table
+from ._h5 import chunk_table, has_attr
 from .errors import CastingError, ProxyClosedError, ReadOnlyError, ShapeMismatchError
 
 __all__ = ["ProxyDataset"]
@@ -153,7 +153,7 @@ class ProxyDataset:
         cached = self.__dict__.get("_table", False)
         if cached is False:
             usable = self._source.mode == "r" and not self._source.swmr and hasattr(self._source, "own")
-            plain = self._plain_dtype(dset) is not None and not _has_attr(dset, "__order__")
+            plain = self._plain_dtype(dset) is not None and not has_attr(dset, "__order__")
             cached = chunk_table(dset) if usable and plain else None
             if cached is not None:
                 self._source.own(cached)  # closed with the session
@@ -230,7 +230,7 @@ class ProxyDataset:
         cached = self.__dict__.get("_plain")
         if cached is None:
             plain = getattr(self._codec, "tag", "") == "numpy.ndarray"
-            plain = plain and not _has_attr(dset, "__numpy_dtype__")
+            plain = plain and not has_attr(dset, "__numpy_dtype__")
             dims = dset.id.get_space().get_simple_extent_dims(True)
             maxshape = None if dims is None else tuple(None if n == h5s.UNLIMITED else n for n in dims)
             cached = self.__dict__["_plain"] = (dset.dtype if plain else None, maxshape)
@@ -323,10 +323,6 @@ class ProxyDataset:
 
         self._source.flush()
         return da.from_array(self, chunks=chunks or self.chunks or "auto", asarray=True, lock=True)
-
-
-def _has_attr(dset: h5py.Dataset, name: str) -> bool:
-    return bool(h5py.h5a.exists(dset.id, name.encode()))
 
 
 def _append_rows(dset: h5py.Dataset, shape: tuple[int, ...], arr: np.ndarray) -> None:
