@@ -430,23 +430,27 @@ class Context:
         """The node ``group[name]``: a child if there is one, else the attribute."""
         # link names never contain '/' and '.' is the group itself: such names are attributes
         linkable = isinstance(group, h5py.Group) and "/" not in name and name not in (".", "..")
-        linkable = linkable and name in self.links_of(group)
-        if linkable:
-            try:
-                child = _h5.open_member(group, name)
-            except KeyError:
-                child = None  # a dangling soft link: reported below
-            if child is None:
-                link = group.get(name, getlink=True)
-                if isinstance(link, h5py.ExternalLink):
-                    msg = f"external link to {link.filename}:{link.path} refused (never followed)"
-                    raise self.error(FileFormatError, msg, join(group.name, name))
-                msg = "dangling soft link" if isinstance(link, h5py.SoftLink) else "unsupported link"
-                raise self.error(FileFormatError, msg, join(group.name, name))
-            _h5.refuse_virtual(child, self)
-            child._jl_path = join(self.path_of(group), name)
-            return child
+        if linkable and name in self.links_of(group):
+            return self.child(group, name)
         return AttrNode(group, name, self.attrs_of(group)[name])
+
+    def child(self, group: h5py.Group, name: str) -> Any:
+        """The object a link ``group[name]`` leads to; external, dangling and unknown links and
+        virtual datasets are refused (reading them could reach other files)."""
+        try:
+            child = _h5.open_member(group, name)
+        except KeyError:
+            child = None  # a dangling soft link: reported below
+        if child is None:
+            link = group.get(name, getlink=True)
+            if isinstance(link, h5py.ExternalLink):
+                msg = f"external link to {link.filename}:{link.path} refused (never followed)"
+                raise self.error(FileFormatError, msg, join(group.name, name))
+            msg = "dangling soft link" if isinstance(link, h5py.SoftLink) else "unsupported link"
+            raise self.error(FileFormatError, msg, join(group.name, name))
+        _h5.refuse_virtual(child, self)
+        child._jl_path = join(self.path_of(group), name)
+        return child
 
     def member_names(self, group: h5py.Group) -> list[str]:
         """User-visible member names: children and attributes not starting with ``__``."""

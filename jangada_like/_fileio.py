@@ -136,7 +136,8 @@ def _read_root(f: h5py.File, ctx: Context, expected: type | None, into: Any) -> 
     ctx.legacy = check_header(f, ctx.file_name) == 0
     if not f.id.links.exists(ROOT.encode()):
         raise MissingRootError("the file has no 'root' group", file=ctx.file_name, path="/root")
-    root = ctx.member(f, ROOT)
+    f._jl_path = "/"
+    root = ctx.child(f, ROOT)
     if not isinstance(root, h5py.Group):
         raise FileFormatError("'/root' must be a group", file=ctx.file_name, path="/root")
     _check_class(root, ctx, expected)

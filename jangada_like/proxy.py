@@ -30,7 +30,7 @@ import h5py
 import numpy as np
 from h5py import h5s
 
-from ._h5 import chunk_table, has_attr
+from ._h5 import MEMORY_TYPES, chunk_table, dataset_dtype, has_attr
 from .errors import CastingError, ProxyClosedError, ReadOnlyError, ShapeMismatchError
 
 __all__ = ["ProxyDataset"]
@@ -225,28 +225,33 @@ class ProxyDataset:
         return self._commit_append(*self._prepare_append(values, axis, cast))
 
     def _plain_dtype(self, dset: h5py.Dataset) -> np.dtype[Any] | None:
-        """The dtype values are stored in as they are (``None``: they need converting); cached,
-        since an attribute read per append would cost more than the append."""
+        """The dtype values are stored in as they are (``None``: they need converting)."""
+        return self._layout(dset)[0]  # type: ignore[no-any-return]
+
+    def _layout(self, dset: h5py.Dataset, space: Any = None) -> tuple[Any, ...]:
+        """(plain dtype or None, stored dtype, maximum shape), read once: a dataset's type and
+        maximum shape never change, and reading them costs more than a small append."""
         cached = self.__dict__.get("_plain")
         if cached is None:
+            dtype = dataset_dtype(dset)
             plain = getattr(self._codec, "tag", "") == "numpy.ndarray"
             plain = plain and not has_attr(dset, "__numpy_dtype__")
-            dims = dset.id.get_space().get_simple_extent_dims(True)
+            dims = (space or dset.id.get_space()).get_simple_extent_dims(True)
             maxshape = None if dims is None else tuple(None if n == h5s.UNLIMITED else n for n in dims)
-            cached = self.__dict__["_plain"] = (dset.dtype if plain else None, maxshape)
-        return cached[0]  # type: ignore[no-any-return]
+            cached = self.__dict__["_plain"] = (dtype if plain else None, dtype, maxshape)
+        return cached  # type: ignore[no-any-return]
 
     def _prepare_append(
         self, values: Any, axis: int, cast: bool
     ) -> tuple[np.ndarray, int, h5py.Dataset, tuple[int, ...]]:
         """Check and convert, writing nothing (so several series can be checked first)."""
         dset = self._writable()
-        shape = dset.id.shape
-        plain = self._plain_dtype(dset)
-        if type(values) is np.ndarray and plain is not None and values.dtype == plain and axis == 0:
-            maxshape = self.__dict__["_plain"][1]
-            if values.ndim == len(shape) and values.shape[1:] == shape[1:] and maxshape[0] is None:
-                return values, 0, dset, shape  # the common case, checked without touching the file again
+        space = dset.id.get_space()
+        shape = space.get_simple_extent_dims()
+        plain, _, maxshape = self._layout(dset, space)
+        common = type(values) is np.ndarray and plain is not None and values.dtype == plain and axis == 0
+        if common and values.ndim == len(shape) and values.shape[1:] == shape[1:] and maxshape[0] is None:
+            return values, 0, dset, shape  # the common case, checked without touching the file again
         if dset.ndim == 0:
             msg = "a 0-d dataset cannot grow: store np.atleast_1d(value) (or a 1-D array) "
             msg += "in the property to be able to append"
@@ -271,8 +276,9 @@ class ProxyDataset:
         self, arr: np.ndarray, axis: int, dset: h5py.Dataset, shape: tuple[int, ...]
     ) -> tuple[int, ...]:
         old = shape[axis]
-        if axis == 0 and arr.dtype == dset.dtype and arr.dtype.kind in "biufc" and arr.size:
-            _append_rows(dset, shape, arr)
+        mtype = MEMORY_TYPES.get(arr.dtype)
+        if axis == 0 and mtype is not None and arr.dtype == self._layout(dset)[1] and arr.size:
+            _append_rows(dset, shape, arr, mtype)
             self._source.touched(self)
             return (old + len(arr), *shape[1:])
         dset.resize(old + arr.shape[axis], axis=axis)
@@ -325,7 +331,7 @@ class ProxyDataset:
         return da.from_array(self, chunks=chunks or self.chunks or "auto", asarray=True, lock=True)
 
 
-def _append_rows(dset: h5py.Dataset, shape: tuple[int, ...], arr: np.ndarray) -> None:
+def _append_rows(dset: h5py.Dataset, shape: tuple[int, ...], arr: np.ndarray, mtype: Any) -> None:
     """Grow ``dset`` by ``arr``'s rows and write them with h5py's low-level calls: the same two
     HDF5 operations as ``dset.resize(...); dset[old:] = arr``, without building a selection
     from a slice in Python (that takes longer than HDF5's own work for a small block)."""
@@ -333,7 +339,7 @@ def _append_rows(dset: h5py.Dataset, shape: tuple[int, ...], arr: np.ndarray) ->
     dsid.set_extent((shape[0] + arr.shape[0], *shape[1:]))
     target = dsid.get_space()
     target.select_hyperslab((shape[0], *(0 for _ in shape[1:])), arr.shape)
-    dsid.write(h5s.create_simple(arr.shape), target, np.ascontiguousarray(arr))
+    dsid.write(h5s.create_simple(arr.shape), target, np.ascontiguousarray(arr), mtype=mtype)
 
 
 def _normalise_read_key(key: Any, shape: tuple[int, ...]) -> tuple[Any, Any]:

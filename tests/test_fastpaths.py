@@ -286,3 +286,34 @@ def test_write_attr_replaces_an_existing_attribute(tmp_path):
     with h5py.File(tmp_path / "r.h5", "r") as f:
         assert f.attrs["x"] == 5 and f.attrs["y"] == "second"
         assert sorted(f.attrs) == ["x", "y"]
+
+
+DTYPES = ["<f8", "<f4", "<i8", "<i4", "<i2", "|i1", "<u8", "<u4", "<u2", "|u1"]
+DTYPES += [">f8", ">i4", "?", "<c16", "S3"]
+
+
+@pytest.mark.parametrize("code", DTYPES)
+def test_dataset_dtype_matches_h5py(tmp_path, code):
+    with h5py.File(tmp_path / "d.h5", "w") as f:
+        dset = f.create_dataset("d", shape=(3,), dtype=np.dtype(code))
+        assert _h5.dataset_dtype(dset) == dset.dtype
+        assert _h5.dataset_dtype(dset).byteorder == dset.dtype.byteorder
+
+
+@pytest.mark.parametrize("code", ["<f8", "<f4", "<i8", "<i2", "|u1", ">f8", "?", "<c8"])
+def test_appends_through_the_fast_path_store_exact_values(tmp_path, code):
+    from jangada_like import Persistable, SerializableProperty
+
+    class Appended(Persistable):
+        values = SerializableProperty()
+
+    path = tmp_path / "a.hdf5"
+    rng = np.random.default_rng(1)
+    blocks = [(rng.random((n, 3)) * 100).astype(code) for n in (4, 1, 7)]
+    with Appended(path, mode="w", values=blocks[0]) as obj:
+        for block in blocks[1:]:
+            obj.values.append(block)
+    with h5py.File(path, "r") as f:
+        stored = f["root/values"][()]
+    np.testing.assert_array_equal(stored, np.concatenate(blocks))
+    assert stored.dtype == np.dtype(code)
