@@ -62,7 +62,8 @@ def disassemble_pandas_time(value: Any) -> tuple[np.ndarray, dict[str, Any]]:
     """
     tz = tz_name(getattr(value, "tz", None))
     if isinstance(value, pd.DatetimeIndex):
-        return np.asarray(value.as_unit("ns").asi8, dtype=np.int64), {"timezone": tz}
+        stamps: Any = value.as_unit("ns")  # Any: pandas-stubs 2.x lack asi8
+        return np.asarray(stamps.asi8, dtype=np.int64), {"timezone": tz}
     return np.array(pd.Timestamp(value).as_unit("ns").value, dtype=np.int64), {"timezone": tz}
 
 

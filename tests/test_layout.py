@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from jangada_like import Persistable, SerializableProperty, __version__
+from jangada_like._compare import values_equal
 from tests.golden import DATA, GoldenRun, golden_run
 
 
@@ -112,9 +113,21 @@ def test_h5dump_reads_a_file_with_every_type(tmp_path: Path, h5dump: Any) -> Non
 def test_golden_format1_file_still_loads() -> None:
     loaded = GoldenRun.load(DATA / "format1_run.hdf5")
     expected = golden_run()
+    # the file was written with pandas 3; pandas 2 builds the expected values with its own
+    # defaults (ns times, object text), while the file keeps what was stored (us, str)
+    pandas_defaults = ("index", "frame") if int(pd.__version__.split(".")[0]) < 3 else ()
     for key in GoldenRun.serializable_properties:
-        assert loaded == expected or getattr(loaded, key) is not None, key
-    assert loaded == expected
+        if key not in pandas_defaults:
+            assert values_equal(getattr(loaded, key), getattr(expected, key)), key
+    if pandas_defaults:
+        assert str(loaded.index.dtype) == "datetime64[us, UTC]"
+        assert str(loaded.frame["when"].dtype) == "datetime64[us, Europe/Berlin]"
+        pd.testing.assert_index_equal(loaded.index, expected.index.as_unit("us"))
+        pd.testing.assert_frame_equal(
+            loaded.frame, expected.frame, check_dtype=False, check_categorical=False, check_column_type=False
+        )
+    else:
+        assert loaded == expected
     assert loaded.shared is loaded.children[0]
     assert type(loaded.big) is int and loaded.big == 2**90
     assert loaded.when.fold == 1 and loaded.stamp.hour == 2

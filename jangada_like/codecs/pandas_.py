@@ -165,21 +165,24 @@ class _InstantCodec(Codec):
         unit: Any = _unit(dset, ctx)
         tz = _attr_str(dset, "timezone", ctx)
         if self.kind == "timedelta":
-            return np.asarray(pd.to_timedelta(np.atleast_1d(value)).as_unit(unit).asi8)
+            deltas: Any = pd.to_timedelta(np.atleast_1d(value)).as_unit(unit)  # Any: stubs differ
+            return np.asarray(deltas.asi8)
         index = pd.DatetimeIndex(np.atleast_1d(np.asarray(value, dtype=object)))
         got = tz_name(index.tz)
         if (got is None) != (tz is None) or (got is not None and got != tz):
             msg = f"cannot write times in time zone {got} into a dataset in time zone {tz}: "
             msg += "convert them first (tz_convert), nothing is shifted silently"
             raise ValueError(msg)
-        values = index.as_unit(unit).asi8
+        stamps: Any = index.as_unit(unit)
+        values = stamps.asi8
         return values.reshape(np.shape(value)) if np.ndim(value) else values[0]
 
     def logical_dtype(self, dset: h5py.Dataset) -> Any:
         from .._engine import Context
 
         ctx = Context(dset.file)
-        unit, tz = _unit(dset, ctx), _attr_str(dset, "timezone", ctx)
+        unit: Any = _unit(dset, ctx)  # Any: pandas-stubs 2.x accept only "ns" here
+        tz = _attr_str(dset, "timezone", ctx)
         if self.kind == "timedelta":
             return np.dtype(f"m8[{unit}]")
         return np.dtype(f"M8[{unit}]") if tz is None else pd.DatetimeTZDtype(unit, tz)
@@ -378,7 +381,7 @@ class CategoricalCodec(Codec):
 
     def decode(self, node: Any, ctx: Any) -> Any:
         try:
-            codes = np.asarray(read(node["codes"]))
+            codes: Any = np.asarray(read(node["codes"]))
             categories = ctx.decode(node["categories"])
             ordered = bool(node.attrs.get("ordered", False))
             dtype = pd.CategoricalDtype(categories, ordered=ordered)
