@@ -236,7 +236,7 @@ class ProxyDataset:
             dtype = dataset_dtype(dset)
             plain = getattr(self._codec, "tag", "") == "numpy.ndarray"
             plain = plain and not has_attr(dset, "__numpy_dtype__")
-            dims = (space or dset.id.get_space()).get_simple_extent_dims(True)
+            dims = (dset.id.get_space() if space is None else space).get_simple_extent_dims(True)
             maxshape = None if dims is None else tuple(None if n == h5s.UNLIMITED else n for n in dims)
             cached = self.__dict__["_plain"] = (dtype if plain else None, dtype, maxshape)
         return cached  # type: ignore[no-any-return]
