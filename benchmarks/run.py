@@ -4,10 +4,10 @@
     python -m benchmarks.run --profile full       # the sizes of issue 5
     python -m benchmarks.run --only W2 W4 --repeat 5
 
-Every measurement runs in a fresh process (``python -m benchmarks.run --child ...``), is repeated,
-and reports the median (min-max) time, the child's peak RSS and the file size, with the ratio to
-hand-written h5py from the same run.  Peers (pickle always; hickle, h5io when installed) run the
-workloads that they can.
+Every measurement runs in a fresh process (``python -m benchmarks.run --child ...``), is repeated
+with the libraries taking turns, and reports the median (min-max) time, the child's peak RSS and
+the file size, with the ratio to hand-written h5py from the same run.  Peers (pickle always;
+hickle, h5io when installed) run the workloads that they can.
 """
 
 from __future__ import annotations
@@ -39,22 +39,38 @@ def child(workload: str, lib: str, phase: str, size: int) -> None:
     print(json.dumps(result))
 
 
-def measure(workload: str, lib: str, phase: str, size: int, repeat: int) -> dict[str, Any] | None:
-    runs = []
+def run_child(workload: str, lib: str, phase: str, size: int) -> dict[str, Any] | None:
+    """One measurement in a fresh process (``None``, reported, when it fails)."""
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--child", workload, lib, phase, str(size)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    if out.returncode != 0:
+        print(f"  {workload} {lib} {phase}: failed: {out.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+        return None
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def measure(workload: str, libs: list[str], phase: str, size: int, repeat: int) -> dict[str, dict[str, Any]]:
+    """Every library's summary for one phase.  The libraries take turns (h5py, jangada_like,
+    ..., then again): this machine's disk and CPU drift over minutes, and runs in blocks would
+    give that drift to whichever library happened to run later."""
+    runs: dict[str, list[dict[str, Any]]] = {lib: [] for lib in libs}
     for _ in range(repeat):
-        out = subprocess.run(
-            [sys.executable, "-m", "benchmarks.run", "--child", workload, lib, phase, str(size)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=1800,
-        )
-        if out.returncode != 0:
-            print(
-                f"  {workload} {lib} {phase}: failed: {out.stderr.strip().splitlines()[-1:]}", file=sys.stderr
-            )
-            return None
-        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        for lib in [lib for lib in libs if lib in runs]:
+            result = run_child(workload, lib, phase, size)
+            if result is None:
+                del runs[lib]  # reported once; the others go on
+            else:
+                runs[lib].append(result)
+    return {lib: summarise(r) for lib, r in runs.items()}
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median, min and max time; medians of the other measurements."""
     seconds = [r["seconds"] for r in runs]
     summary = {
         "median": statistics.median(seconds),
@@ -106,15 +122,10 @@ def main() -> None:
             continue
         size = sizes[args.profile]
         for phase in phases:
-            row: dict[str, Any] = {}
-            for lib in LIBS[name].split():
-                if not installed(lib):
-                    continue
-                m = measure(name, lib, phase, size, args.repeat)
-                if m is None:
-                    continue
-                row[lib] = m
-                base = row.get("h5py")
+            libs = [lib for lib in LIBS[name].split() if installed(lib)]
+            row = measure(name, libs, phase, size, args.repeat)
+            base = row.get("h5py")
+            for lib, m in row.items():
                 ratio = f"{m['median'] / base['median']:.2f}x" if base and lib != "h5py" else ""
                 extra = ""
                 if "appends_per_s" in m:
