@@ -13,10 +13,12 @@ import h5py
 
 from ._engine import MAX_DEPTH, SHALLOW_DEPTH, Context, walk
 from ._h5 import CLASS_ATTR, FORMAT_ATTR, FORMAT_VERSION, LIBRARY_ATTR, ROOT, read_attr, str_attr, write_attr
+from ._incremental import file_stamp, incremental_possible, update_file
 from ._locking import FileLock
 from ._recovery import recover
 from ._version import __version__
 from .codecs.containers import remembering_kinds
+from .codecs.nested import stored_version
 from .errors import (
     ClassMismatchError,
     FileFormatError,
@@ -153,8 +155,6 @@ def _decode_root(root: h5py.Group, ctx: Context, into: Any) -> Any:
         msg = f"the file holds a {getattr(found, '__qualname__', found)}, not a "
         msg += f"{type(into).__qualname__}: use {type(into).__qualname__}.load(path)"
         raise ClassMismatchError(msg, file=ctx.file_name, path="/root")
-    from .codecs.nested import stored_version
-
     version = stored_version(root, type(into), ctx)
     if version < type(into).__jangada_version__ and ctx.session is not None and ctx.session.writable:
         msg = f"the file holds version {version} of {type(into).__qualname__} (this code has version "
@@ -202,8 +202,6 @@ def load_file(
         ctx.selection = Selection.build(only, exclude)
         obj = decode_root(f, ctx, expected, into=into)
     if hasattr(obj, "__dict__") and not ctx.legacy and not ctx.migrated:
-        from ._incremental import file_stamp
-
         obj.__dict__["_jl_origin_"] = file_stamp(name)  # a later save here can be incremental
     return obj
 
@@ -249,8 +247,6 @@ def save_file(
 
 
 def _save_file(obj: Any, path: Path, timeout: float | None, incremental: bool | None, durable: bool) -> bool:
-    from ._incremental import file_stamp, incremental_possible, update_file
-
     shared: set[int] = set()
     depth = validate(obj, os.fspath(path), shared)
     possible = incremental is not False and incremental_possible(obj, path, shared)
