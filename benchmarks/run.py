@@ -66,7 +66,7 @@ def measure(workload: str, libs: list[str], phase: str, size: int, repeat: int) 
                 del runs[lib]  # reported once; the others go on
             else:
                 runs[lib].append(result)
-    return {lib: summarise(r) for lib, r in runs.items()}
+    return {lib: summarise(r) for lib, r in runs.items() if r}  # none with --repeat 0
 
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
