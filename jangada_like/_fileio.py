@@ -10,15 +10,30 @@ from pathlib import Path
 from typing import Any
 
 import h5py
+import numpy as np
 
 from ._engine import MAX_DEPTH, SHALLOW_DEPTH, Context, walk
-from ._h5 import CLASS_ATTR, FORMAT_ATTR, FORMAT_VERSION, LIBRARY_ATTR, ROOT, read_attr, str_attr, write_attr
+from ._h5 import (
+    CLASS_ATTR,
+    DATASET_ATTR,
+    FORMAT_ATTR,
+    FORMAT_VERSION,
+    LIBRARY_ATTR,
+    ROOT,
+    VERSION_ATTR,
+    link_names,
+    read_attr,
+    str_attr,
+    write_attr,
+)
 from ._incremental import file_stamp, incremental_possible, update_file
 from ._locking import FileLock
 from ._recovery import recover
 from ._version import __version__
+from .codecs.base import AttrNode
 from .codecs.containers import remembering_kinds
 from .codecs.nested import stored_version
+from .codecs.numpy_ import NdarrayCodec
 from .errors import (
     ClassMismatchError,
     FileFormatError,
@@ -181,6 +196,94 @@ def _check_class(root: h5py.Group, ctx: Context, expected: type | None) -> None:
         msg = f"the file holds a {found.__qualname__} ({tag}), not a {expected.__qualname__}: "
         msg += f"load it with {found.__qualname__}.load or jangada_like.load"
         raise ClassMismatchError(msg, file=ctx.file_name, path="/root")
+
+
+def quick_root(f: h5py.File, ctx: Context, into: Any) -> bool:
+    """Read the most common root of a lazy session, an object whose stored members are arrays
+    (and attribute scalars), with the same checks as :func:`decode_root` and less Python.
+
+    Returns ``False``, having changed nothing, whenever the file holds anything else (an older
+    or newer format, another class or class version, nested objects, containers, shared or
+    hidden members, undeclared properties, links other than hard links, virtual datasets) or
+    anything fails: :func:`decode_root` then reads it and reports what is wrong.  Reopening a
+    file for every append spends most of its time here (see docs/performance.rst, W4).
+    """
+    cls = type(into)
+    try:
+        found = _quick_members(f, ctx, cls)
+    except Exception:
+        return False
+    if found is None:
+        return False
+    values, version = found
+    ctx.build_object(cls, values, "/" + ROOT, version, obj=into)
+    return True
+
+
+def _quick_members(f: h5py.File, ctx: Context, cls: Any) -> tuple[dict[str, Any], int] | None:
+    """The stored values of the root's members for :func:`quick_root`, or ``None``."""
+    if ctx.selection is not None or ctx.session is None:
+        return None
+    try:
+        fmt = read_attr(f, FORMAT_ATTR)
+    except KeyError:
+        return None
+    if type(fmt) is not np.int64 or not 1 <= fmt <= FORMAT_VERSION:
+        return None
+    key = ROOT.encode()
+    if f.id.links.get_info(key).type != h5py.h5l.TYPE_HARD:
+        return None
+    oid = h5py.h5o.open(f.id, key)
+    if not isinstance(oid, h5py.h5g.GroupID):
+        return None
+    root = h5py.Group(oid)
+    f._jl_path, root._jl_path = "/", "/" + ROOT
+    attrs = ctx.attrs_of(root)
+    tag, version = attrs.get(CLASS_ATTR), attrs.get(VERSION_ATTR, 1)
+    if type(tag) is not str or cls.class_for_tag(tag) is not cls:
+        return None
+    if type(version) not in (int, np.int64) or version != cls.__jangada_version__:
+        return None
+    props = cls._serializable_properties
+    codec = ctx.registry._by_tag.get(_ARRAY_TAG)
+    if type(codec) is not NdarrayCodec:
+        return None
+    values: dict[str, Any] = {}
+    places = set()
+    group = root.id
+    for name in sorted(link_names(root)):
+        if name.startswith("__"):
+            continue  # hidden, as decode_object has them
+        if name not in props:
+            return None
+        key = name.encode()
+        info = group.links.get_info(key)
+        if info.type != h5py.h5l.TYPE_HARD or info.u in places:
+            return None
+        places.add(info.u)
+        oid = h5py.h5o.open(group, key)
+        if not isinstance(oid, h5py.h5d.DatasetID):
+            return None
+        dset = h5py.Dataset(oid)
+        try:
+            tag = read_attr(dset, DATASET_ATTR)
+        except KeyError:
+            tag = _ARRAY_TAG
+        if dset.is_virtual or type(tag) is not str or ctx.registry._by_tag.get(tag) is not codec:
+            return None
+        dset._jl_path = f"/{ROOT}/{name}"
+        values[name] = ctx.session.proxy(dset, codec)
+    for name in attrs:
+        if not name.startswith("__"):
+            if name not in props:
+                return None
+            ctx.prop = f"{cls.__qualname__}.{name}"
+            values[name] = ctx.decode(AttrNode(root, name, attrs[name]))
+    ctx.prop = None
+    return values, int(version)
+
+
+_ARRAY_TAG = "numpy.ndarray"
 
 
 def load_file(

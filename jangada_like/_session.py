@@ -21,7 +21,7 @@ import pandas as pd
 
 from ._compare import values_equal
 from ._engine import Context
-from ._fileio import check_header, decode_root, encode_root, open_h5
+from ._fileio import check_header, decode_root, encode_root, open_h5, quick_root
 from ._h5 import ROOT, TYPES_ATTR
 from ._locking import FileLock
 from .errors import FileFormatError, JangadaError, ReadOnlyError
@@ -111,16 +111,18 @@ class Session:
 
     def enter(self, obj: Any) -> None:
         self.class_name = type(obj).__qualname__
-        exists = os.path.isfile(self.path)
-        self.mode = ("r+" if exists else "w") if self.requested_mode == "a" else self.requested_mode
-        if self.mode in ("r", "r+") and not exists:
-            raise FileNotFoundError(f"Path {self.path} does not exist")
-        if self.mode == "w" and not exists:
+        mode = self.requested_mode
+        if mode == "a":
+            mode = "r+" if os.path.isfile(self.path) else "w"
+        if mode == "w" and not os.path.isfile(self.path):
             Path(self.path).touch()
+        self.mode = mode
         try:
             self._open(obj)
         except BaseException:
             self._close()
+            if mode != "w" and not os.path.isfile(self.path):  # asked only on failure: saves a stat
+                raise FileNotFoundError(f"Path {self.path} does not exist") from None
             raise
 
     def _open(self, obj: Any) -> None:
@@ -138,7 +140,8 @@ class Session:
             self.file = open_h5(self.path, self.mode, locked=self._lock is not None, **kwargs)
             ctx = Context(self.file, session=self, lazy=True, strict=self.strict, file_name=self.path)
             ctx.defer = self.mode == "r"
-            decode_root(self.file, ctx, type(obj), into=obj)
+            if not quick_root(self.file, ctx, obj):
+                decode_root(self.file, ctx, type(obj), into=obj)
             if ctx.legacy and self.writable:
                 msg = "a file written by jangada 0.1.x opens read-only (mode='r'); load it and "
                 msg += "save it to convert it to the jangada_like format first"

@@ -92,19 +92,25 @@ class Persistable(Serializable):
             msg = f"Unexpected keyword arguments: {values.keys()} (property values are accepted "
             msg += "only with mode='w' or 'a', and only declared properties)"
             raise ValueError(msg)
-        target = self._existing(path) if mode in ("r", "r+") else _with_extension(path, self.extension)
-        if mode == "a" and not target.exists() and Path(path).exists():
-            target = Path(path)
+        if mode in ("r", "r+"):
+            target: str | Path = self._existing(path)
+        else:
+            target = _with_extension(path, self.extension)
+            if mode == "a" and not target.exists() and Path(path).exists():
+                target = Path(path)
         self.__dict__["_jl_session_"] = Session(target, mode, values=values, **options)
 
     @classmethod
-    def _existing(cls, path: str | os.PathLike[str]) -> Path:
-        p = Path(path)
-        if not p.suffix and not p.exists():  # the suffix first: no file system call for most paths
-            candidate = p.with_name(p.name + cls.extension)
-            if candidate.exists():
+    def _existing(cls, path: str | os.PathLike[str]) -> str:
+        """``path``, or ``path`` + :attr:`extension` when only that exists (no ``Path``: this
+        runs on every open)."""
+        name = os.fspath(path)
+        suffix = os.path.splitext(name)[1]
+        if suffix in ("", ".") and not os.path.exists(name):  # the suffix first: no system call
+            candidate = name + cls.extension
+            if os.path.exists(candidate):
                 return candidate
-        return p
+        return name
 
     @classmethod
     def open(cls: type[P], path: str | os.PathLike[str], mode: str = "r", **options: Any) -> P:

@@ -191,8 +191,11 @@ class ProxyDataset:
     # -- writing -------------------------------------------------------------------------------
 
     def _writable(self) -> h5py.Dataset:
-        dset = self.dataset
-        if not self._source.writable:
+        source = self._source
+        if source.is_open and source.writable:  # the common case in one test
+            return source.dataset(self)  # type: ignore[no-any-return]
+        dset = self.dataset  # raises ProxyClosedError once the file is closed
+        if not source.writable:
             msg = f"dataset is read-only (opened with mode='{self._source.mode}'); open the "
             msg += "file with mode='r+' or 'a' to change it"
             raise ReadOnlyError(msg, file=self._file, path=self._path)
@@ -229,16 +232,18 @@ class ProxyDataset:
         return self._layout(dset)[0]  # type: ignore[no-any-return]
 
     def _layout(self, dset: h5py.Dataset, space: Any = None) -> tuple[Any, ...]:
-        """(plain dtype or None, stored dtype, maximum shape), read once: a dataset's type and
-        maximum shape never change, and reading them costs more than a small append."""
+        """(plain dtype or None, stored dtype, whether axis 0 is unlimited, memory type for a
+        direct write or None), read once: a dataset's type and maximum shape never change, and
+        reading them costs more than a small append."""
         cached = self.__dict__.get("_plain")
         if cached is None:
             dtype = dataset_dtype(dset)
             plain = getattr(self._codec, "tag", "") == "numpy.ndarray"
             plain = plain and not has_attr(dset, "__numpy_dtype__")
             dims = (dset.id.get_space() if space is None else space).get_simple_extent_dims(True)
-            maxshape = None if dims is None else tuple(None if n == h5s.UNLIMITED else n for n in dims)
-            cached = self.__dict__["_plain"] = (dtype if plain else None, dtype, maxshape)
+            unlimited = bool(dims) and dims[0] == h5s.UNLIMITED
+            layout = (dtype if plain else None, dtype, unlimited, MEMORY_TYPES.get(dtype))
+            cached = self.__dict__["_plain"] = layout
         return cached  # type: ignore[no-any-return]
 
     def _prepare_append(
@@ -248,9 +253,9 @@ class ProxyDataset:
         dset = self._writable()
         space = dset.id.get_space()
         shape = space.get_simple_extent_dims()
-        plain, _, maxshape = self._layout(dset, space)
+        plain, _, unlimited, _ = self._layout(dset, space)
         common = type(values) is np.ndarray and plain is not None and values.dtype == plain and axis == 0
-        if common and values.ndim == len(shape) and values.shape[1:] == shape[1:] and maxshape[0] is None:
+        if common and values.ndim == len(shape) and values.shape[1:] == shape[1:] and unlimited:
             return values, 0, dset, shape  # the common case, checked without touching the file again
         if dset.ndim == 0:
             msg = "a 0-d dataset cannot grow: store np.atleast_1d(value) (or a 1-D array) "
@@ -276,8 +281,8 @@ class ProxyDataset:
         self, arr: np.ndarray, axis: int, dset: h5py.Dataset, shape: tuple[int, ...]
     ) -> tuple[int, ...]:
         old = shape[axis]
-        mtype = MEMORY_TYPES.get(arr.dtype)
-        if axis == 0 and mtype is not None and arr.dtype == self._layout(dset)[1] and arr.size:
+        _, stored, _, mtype = self._layout(dset)
+        if axis == 0 and mtype is not None and arr.dtype == stored and arr.size:
             _append_rows(dset, shape, arr, mtype)
             self._source.touched(self)
             return (old + len(arr), *shape[1:])
@@ -338,7 +343,7 @@ def _append_rows(dset: h5py.Dataset, shape: tuple[int, ...], arr: np.ndarray, mt
     dsid = dset.id
     dsid.set_extent((shape[0] + arr.shape[0], *shape[1:]))
     target = dsid.get_space()
-    target.select_hyperslab((shape[0], *(0 for _ in shape[1:])), arr.shape)
+    target.select_hyperslab((shape[0],) + (0,) * (len(shape) - 1), arr.shape)
     dsid.write(h5s.create_simple(arr.shape), target, np.ascontiguousarray(arr), mtype=mtype)
 
 
