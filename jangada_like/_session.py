@@ -11,16 +11,18 @@ follow a writer live.
 from __future__ import annotations
 
 import copy
+import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import h5py
 import numpy as np
 import pandas as pd
 
 from ._compare import values_equal
-from ._engine import Context
+from ._engine import Context, run_deep, walk
 from ._fileio import check_header, decode_root, encode_root, open_h5, quick_root
 from ._h5 import ROOT, TYPES_ATTR
 from ._locking import FileLock
@@ -28,6 +30,7 @@ from .errors import FileFormatError, JangadaError, ReadOnlyError
 from .proxy import ProxyDataset
 
 MODES = ("r", "r+", "w", "a")
+T = TypeVar("T")
 _SNAPSHOT_TYPES = (list, dict, tuple, set, frozenset, pd.Series, pd.DataFrame, pd.Index)
 
 
@@ -254,15 +257,20 @@ class Session:
         ctx = Context(self.file, session=self, file_name=self.path)
         ctx.prop = f"{type(instance).__qualname__}.{name}"
         ctx.storage = {**type(instance).__jangada_storage__, **prop._storage} if prop is not None else {}
-        try:
+
+        def run() -> None:
+            ctx.reset()  # a retry on a large stack starts again from nothing written
             _replace_member(group, name, value, ctx)
+
+        try:
+            walk(run)
         except JangadaError as exc:
             exc.add_context(file=self.path, prop=ctx.prop)
             raise
         self._adopt(ctx)
         self._snapshots.pop((id(instance), name), None)
         if isinstance(value, _SNAPSHOT_TYPES):
-            self._snapshots[(id(instance), name)] = _snapshot(value)
+            self._snapshots[(id(instance), name)] = _any_depth(_snapshot, value)
         member = group.get(name)
         if isinstance(member, h5py.Dataset) and isinstance(
             value, (np.ndarray, pd.DatetimeIndex, pd.TimedeltaIndex)
@@ -291,7 +299,7 @@ class Session:
             if obj is None or path is None:
                 continue
             now = obj.__dict__.get("_serializable_property__" + name)
-            if not _unchanged(now, before):
+            if not _any_depth(_unchanged, now, before):
                 self.write_property(obj, path, name, now)
 
 
@@ -324,6 +332,14 @@ class _ReadOnlyNode:
 
     def after_set(self, instance: Any, name: str, value: Any) -> None:
         return None
+
+
+def _any_depth(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)``, again on a large stack if a deep container (say, from a file) needs it."""
+    try:
+        return fn(*args)
+    except RecursionError:
+        return run_deep(functools.partial(fn, *args))
 
 
 def _is_handle(value: Any) -> bool:
