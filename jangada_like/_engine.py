@@ -121,10 +121,10 @@ def walk(fn: Callable[[], T], *, deep: bool | None = None) -> T:
 class _Attrs(dict):  # type: ignore[type-arg]
     """The attributes of one group: names listed at once, each value read on first use."""
 
-    def __init__(self, obj: Any) -> None:
+    def __init__(self, obj: Any, names: list[Any] | None = None) -> None:
         super().__init__()
         self._obj = obj
-        self._names = _h5.attr_names(obj)
+        self._names = _h5.attr_names(obj) if names is None else names
 
     def __contains__(self, name: object) -> bool:
         return name in self._names
@@ -375,14 +375,15 @@ class Context:
             obj._jl_path = path
         return path
 
-    def attrs_of(self, obj: h5py.HLObject) -> dict[str, Any]:
-        """All attributes of a group, read once per walk (each HDF5 attribute read is costly)."""
+    def attrs_of(self, obj: h5py.HLObject, names: list[Any] | None = None) -> dict[str, Any]:
+        """All attributes of a group, read once per walk (each HDF5 attribute read is costly);
+        ``names``: the attribute names, when the caller has just listed them."""
         if not isinstance(obj, h5py.Group):
             return obj.attrs  # type: ignore[no-any-return]
         key = self.path_of(obj)
         cached = self._attrs.get(key)
         if cached is None:
-            cached = self._attrs[key] = _Attrs(obj)
+            cached = self._attrs[key] = _Attrs(obj, names)
         return cached  # type: ignore[return-value]
 
     def links_of(self, group: h5py.Group) -> set[str]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import h5py
 import numpy as np
@@ -21,6 +21,7 @@ from ._h5 import (
     LIBRARY_ATTR,
     ROOT,
     VERSION_ATTR,
+    attr_names,
     link_names,
     read_attr,
     str_attr,
@@ -44,6 +45,8 @@ from .errors import (
 )
 from .partial import Selection
 from .registry import default_registry
+
+T = TypeVar("T")
 
 #: HDF5 object formats of 1.10: readable by h5dump 1.10, required for SWMR, and with chunk
 #: indexes whose append cost does not grow with the dataset
@@ -140,8 +143,13 @@ def decode_root(f: h5py.File, ctx: Context, expected: type | None, into: Any = N
 
     Whatever goes wrong while reading is reported as a library error naming the file.
     """
+    return _reading(ctx, lambda: _read_root(f, ctx, expected, into))
+
+
+def _reading(ctx: Context, read: Callable[[], T]) -> T:
+    """``read()``, reporting whatever goes wrong as a library error naming the file."""
     try:
-        return _read_root(f, ctx, expected, into)
+        return read()
     except (JangadaError, Warning):
         raise
     except Exception as exc:
@@ -203,10 +211,10 @@ def quick_root(f: h5py.File, ctx: Context, into: Any) -> bool:
     (and attribute scalars), with the same checks as :func:`decode_root` and less Python.
 
     Returns ``False``, having changed nothing, whenever the file holds anything else (an older
-    or newer format, another class or class version, nested objects, containers, shared or
-    hidden members, undeclared properties, links other than hard links, virtual datasets) or
-    anything fails: :func:`decode_root` then reads it and reports what is wrong.  Reopening a
-    file for every append spends most of its time here (see docs/performance.rst, W4).
+    or newer format, another class or class version, nested objects, containers, shared
+    datasets, undeclared properties, links other than hard links, virtual datasets) or anything
+    fails: :func:`decode_root` then reads it and reports what is wrong.  Reopening a file for
+    every append spends most of its time here (see docs/performance.rst, W4).
     """
     cls = type(into)
     try:
@@ -216,7 +224,7 @@ def quick_root(f: h5py.File, ctx: Context, into: Any) -> bool:
     if found is None:
         return False
     values, version = found
-    ctx.build_object(cls, values, "/" + ROOT, version, obj=into)
+    _reading(ctx, lambda: ctx.build_object(cls, values, "/" + ROOT, version, obj=into))
     return True
 
 
@@ -238,8 +246,9 @@ def _quick_members(f: h5py.File, ctx: Context, cls: Any) -> tuple[dict[str, Any]
         return None
     root = h5py.Group(oid)
     f._jl_path, root._jl_path = "/", "/" + ROOT
-    attrs = ctx.attrs_of(root)
-    tag, version = attrs.get(CLASS_ATTR), attrs.get(VERSION_ATTR, 1)
+    names = attr_names(root)
+    tag = read_attr(root, CLASS_ATTR) if CLASS_ATTR in names else None
+    version = read_attr(root, VERSION_ATTR) if VERSION_ATTR in names else 1
     if type(tag) is not str or cls.class_for_tag(tag) is not cls:
         return None
     if type(version) not in (int, np.int64) or version != cls.__jangada_version__:
@@ -273,13 +282,15 @@ def _quick_members(f: h5py.File, ctx: Context, cls: Any) -> tuple[dict[str, Any]
             return None
         dset._jl_path = f"/{ROOT}/{name}"
         values[name] = ctx.session.proxy(dset, codec)
-    for name in attrs:
-        if not name.startswith("__"):
+    scalars = [n for n in names if not n.startswith("__")]
+    if scalars:
+        attrs = ctx.attrs_of(root, names)
+        for name in scalars:
             if name not in props:
                 return None
             ctx.prop = f"{cls.__qualname__}.{name}"
             values[name] = ctx.decode(AttrNode(root, name, attrs[name]))
-    ctx.prop = None
+        ctx.prop = None
     return values, int(version)
 
 

@@ -20,6 +20,10 @@ __all__ = ["FileLock", "lock_holders"]
 
 _POLL_START = 0.005
 _POLL_MAX = 0.2
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+_EXCLUSIVE = fcntl.LOCK_EX | fcntl.LOCK_NB
+_SHARED = fcntl.LOCK_SH | fcntl.LOCK_NB
+_BUSY = (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK)
 
 
 class FileLock:
@@ -42,9 +46,9 @@ class FileLock:
 
     def acquire(self) -> None:
         """Take the lock, polling until ``timeout`` seconds (``None``: wait forever)."""
-        fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        op = (fcntl.LOCK_EX if self.exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
-        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        fd = os.open(self.path, _OPEN_FLAGS)
+        op = _EXCLUSIVE if self.exclusive else _SHARED
+        deadline: float | None = None  # counted from the first refusal: no clock read when free
         delay = _POLL_START
         try:
             while True:
@@ -53,10 +57,13 @@ class FileLock:
                     self._fd = fd
                     return
                 except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    if exc.errno not in _BUSY:
                         raise
-                if deadline is not None and time.monotonic() >= deadline:
-                    raise self._timeout_error()
+                if self.timeout is not None:
+                    now = time.monotonic()
+                    deadline = now + self.timeout if deadline is None else deadline
+                    if now >= deadline:
+                        raise self._timeout_error()
                 time.sleep(delay if deadline is None else min(delay, max(0.0, deadline - time.monotonic())))
                 delay = min(delay * 2, _POLL_MAX)
         except BaseException:

@@ -360,3 +360,27 @@ def test_deep_containers_in_a_writable_session_close_cleanly(tmp_path: Path) -> 
     with h5py.File(path, "r") as f:
         assert f["root/mixed"].attrs["1"] == 1  # written back at exit
     assert GoldenRun.load(path).mixed[1] == 1
+
+
+def _positive(instance: Any, value: Any) -> Any:
+    if value < 0:
+        raise ValueError("count must not be negative")
+    return value
+
+
+class Checked(Persistable, tag="tests.quick.checked"):
+    rows = SerializableProperty(default=None)
+    count = SerializableProperty(default=0, parser=_positive)
+
+
+def test_a_parser_refusing_a_stored_value_is_reported_the_same_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = Checked(rows=np.arange(3.0), count=1).save(tmp_path / "c")
+    with h5py.File(path, "r+") as f:
+        f["root"].attrs["count"] = -1  # edited by another tool
+    for mode in ("r", "r+"):
+        got, _ = _open(Checked, path, mode, True, monkeypatch)
+        want, _ = _open(Checked, path, mode, False, monkeypatch)
+        assert got == want
+        assert got[:2] == ("error", "FileFormatError") and "count must not be negative" in got[2]
