@@ -156,7 +156,7 @@ class Session:
         """Write containers changed in place, flush and close.  When the block itself failed,
         an error while writing must not hide the error the block raised."""
         try:
-            if self.is_open and self.writable:
+            if self._snapshots and self.is_open and self.writable:  # nothing to compare: done
                 self._write_changed_in_place()  # closing the file flushes it
         except Exception:
             if not failed:
