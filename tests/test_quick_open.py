@@ -384,3 +384,26 @@ def test_a_parser_refusing_a_stored_value_is_reported_the_same_way(
         want, _ = _open(Checked, path, mode, False, monkeypatch)
         assert got == want
         assert got[:2] == ("error", "FileFormatError") and "count must not be negative" in got[2]
+
+
+def _broken_copies(tmp_path: Path) -> list[bytes]:
+    path = _flat(tmp_path / "valid", name="n", count=2)
+    data = path.read_bytes()
+    return list(hostile.truncations(data, 12)) + list(hostile.bit_flips(data, 24, seed=5, flips=3))
+
+
+def test_broken_flat_files_give_the_same_outcome_both_ways(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Truncated and bit-flipped copies of a flat file: each reader, on its own fresh copy (r+
+    may write on close), gives the same values or the same error, which names the file."""
+    outcomes = set()
+    for i, data in enumerate(_broken_copies(tmp_path)):
+        for mode in ("r", "r+"):
+            got, _ = _open(Flat, hostile.write(tmp_path / f"b{i}.hdf5", data), mode, True, monkeypatch)
+            want, _ = _open(Flat, hostile.write(tmp_path / f"b{i}.hdf5", data), mode, False, monkeypatch)
+            assert got == want, (i, mode)
+            if got[0] == "error":
+                assert str(tmp_path / f"b{i}.hdf5") in got[2]
+            outcomes.add(got[0])
+    assert "error" in outcomes
