@@ -107,7 +107,7 @@ class Persistable(Serializable):
         name = os.fspath(path)
         suffix = os.path.splitext(name)[1]
         if suffix in ("", ".") and not os.path.exists(name):  # the suffix first: no system call
-            candidate = name + cls.extension
+            candidate = (name.rstrip(os.sep) or name) + cls.extension  # "run/" as Path has it: "run"
             if os.path.exists(candidate):
                 return candidate
         return name

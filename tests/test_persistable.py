@@ -59,6 +59,11 @@ def test_extension_added_only_when_missing(tmp_path: Path) -> None:
     assert H5().save(tmp_path / "run.2024").name == "run.2024"
     assert H5().save(tmp_path / "plain", use_default_extension=False).name == "plain"
     assert H5.load(tmp_path / "out").x == 1  # load finds the file with the default extension
+    out = tmp_path / "out"
+    for given in (out, str(out), str(out) + os.sep):  # every form, in sessions too
+        with H5(given, mode="r") as h5:
+            assert h5.x == 1 and h5._jl_session_.path == str(tmp_path / "out.h5")
+    assert H5._existing(tmp_path / "plain") == str(tmp_path / "plain")  # exists as given: kept
 
 
 def test_overwrite_false(tmp_path: Path) -> None:
