@@ -254,7 +254,7 @@ def _quick_members(f: h5py.File, ctx: Context, cls: Any) -> tuple[dict[str, Any]
     if type(version) not in (int, np.int64) or version != cls.__jangada_version__:
         return None
     props = cls._serializable_properties
-    codec = ctx.registry._by_tag.get(_ARRAY_TAG)
+    codec = ctx.registry.lookup_tag(_ARRAY_TAG)  # a registry without it raises: handed over
     if type(codec) is not NdarrayCodec:
         return None
     values: dict[str, Any] = {}
@@ -275,10 +275,12 @@ def _quick_members(f: h5py.File, ctx: Context, cls: Any) -> tuple[dict[str, Any]
             return None
         dset = h5py.Dataset(oid)
         try:
-            tag = read_attr(dset, DATASET_ATTR)
+            dataset_tag = read_attr(dset, DATASET_ATTR)
         except KeyError:
-            tag = _ARRAY_TAG
-        if dset.is_virtual or type(tag) is not str or ctx.registry._by_tag.get(tag) is not codec:
+            dataset_tag = _ARRAY_TAG
+        if dset.is_virtual or type(dataset_tag) is not str:
+            return None
+        if ctx.registry.lookup_tag(dataset_tag) is not codec:  # another codec reads it
             return None
         dset._jl_path = f"/{ROOT}/{name}"
         values[name] = ctx.session.proxy(dset, codec)
