@@ -86,7 +86,7 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def installed(lib: str) -> bool:
-    return lib in ("jangada_like", "h5py", "pickle") or importlib.util.find_spec(lib) is not None
+    return lib in ("jangada_like", "h5py", "pickle", "numpy-raw") or importlib.util.find_spec(lib) is not None
 
 
 def main() -> None:

@@ -394,6 +394,7 @@ class ChunkTable:
     __slots__ = (
         "_dsid",
         "_fd",
+        "_hdf5_fd",
         "chunk_rows",
         "dtype",
         "fill",
@@ -404,7 +405,7 @@ class ChunkTable:
         "shape",
     )
 
-    def __init__(self, dset: h5py.Dataset) -> None:
+    def __init__(self, dset: h5py.Dataset, hdf5_fd: int) -> None:
         self.path = dset.file.filename
         self.shape = dset.shape
         self.dtype = dset.dtype
@@ -413,8 +414,9 @@ class ChunkTable:
         self.row_bytes = dset.dtype.itemsize * math.prod(dset.shape[1:])
         self.fill = dset.fillvalue
         self.offsets: dict[int, int | None] | None = None  # chunk number -> file address
-        self._fd: int | None = None
+        self._fd: int | None = None  # our own descriptor, when HDF5's cannot be used
         self._dsid = dset.id
+        self._hdf5_fd = hdf5_fd
 
     def _address(self, k: int) -> int | None:
         if self.offsets is None:  # one pass over the chunk index (a lookup per chunk is slow)
@@ -432,15 +434,25 @@ class ChunkTable:
         out = np.empty((stop - start, *self.shape[1:]), dtype=self.dtype)
         if stop == start or self.row_bytes == 0:
             return out
-        if self._fd is None:
-            self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        fd = self._descriptor()
         runs = self._runs(start, stop)
         for at, size, offset in runs:
             if offset is None:
                 out[at // self.row_bytes : (at + size) // self.row_bytes] = self.fill
         reads = [(at, size, offset) for at, size, offset in runs if offset is not None]
-        _read_parallel(self._fd, out.reshape(-1).view(np.uint8), reads, self.path)
+        _read_parallel(fd, out.reshape(-1).view(np.uint8), reads, self.path)
         return out
+
+    def _descriptor(self) -> int:
+        """HDF5's own descriptor while its file is open: the kernel's read-ahead then goes on
+        from HDF5's reads of the file's start, as it does for h5py's own reads (a fresh
+        descriptor starts with one large synchronous read-ahead and measured up to 25% slower
+        on a cold page cache).  Once HDF5 has closed the file, a descriptor of our own."""
+        if self._dsid.valid:
+            return self._hdf5_fd
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        return self._fd
 
     def _runs(self, start: int, stop: int) -> list[tuple[int, int, int | None]]:
         """``(byte in the result, bytes, file address or None for a missing chunk)`` for rows
@@ -470,6 +482,18 @@ class ChunkTable:
             os.close(fd)
 
 
+def _hdf5_descriptor(file: h5py.File) -> int | None:
+    """The operating system's descriptor under an open HDF5 file (the default ``sec2``
+    driver), or ``None``."""
+    try:
+        if file.driver != "sec2":
+            return None
+        handle = file.id.get_vfd_handle()
+    except (OSError, RuntimeError, TypeError, ValueError, AttributeError):
+        return None
+    return handle if isinstance(handle, int) and handle >= 0 else None
+
+
 _FAST_MIN_BYTES = 1 << 20
 #: reads at least this large are split between threads: copying from the page cache and
 #: faulting in the result's pages then run on several cores (``os.preadv`` releases the GIL)
@@ -484,6 +508,30 @@ def _workers(total: int) -> int:
     except (AttributeError, OSError):  # pragma: no cover - not Linux
         cores = os.cpu_count() or 1
     return max(1, min(cores, 4, total // max(1, _BYTES_PER_WORKER)))
+
+
+def _in_page_cache(path: str, offset: int) -> bool:
+    """Whether the byte at ``offset`` is in the page cache, asked without waiting for the disk
+    (``RWF_NOWAIT``) on a descriptor of its own, so that the read-ahead of the descriptor that
+    reads the data is left as it was.  Threads help only when the data comes from memory: from
+    the disk, two streams read more slowly here than one (0.029 s against 0.024 s for 64 MiB).
+    ``True`` where the question cannot be asked."""
+    flag = getattr(os, "RWF_NOWAIT", None)
+    if flag is None:  # pragma: no cover - not Linux
+        return True
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return True
+    try:
+        os.preadv(fd, [bytearray(1)], offset, flag)
+        return True
+    except BlockingIOError:
+        return False
+    except OSError:  # e.g. a file system that does not support the flag
+        return True
+    finally:
+        os.close(fd)
 
 
 def _pread_exact(fd: int, target: memoryview, offset: int, path: str) -> None:
@@ -501,6 +549,8 @@ def _read_parallel(fd: int, flat: np.ndarray, reads: list[tuple[int, int, int]],
     taking an equal share of the bytes."""
     total = sum(size for _, size, _ in reads)
     workers = _workers(total) if total >= _PARALLEL_MIN_BYTES else 1
+    if workers > 1 and reads and not _in_page_cache(path, max(o + n for _, n, o in reads) - 1):
+        workers = 1  # from the disk, one stream that the kernel's read-ahead keeps ahead of
     if workers == 1:
         for at, size, offset in reads:
             _pread_exact(fd, flat[at : at + size].data, offset, path)
@@ -535,7 +585,8 @@ def _read_parallel(fd: int, flat: np.ndarray, reads: list[tuple[int, int, int]],
 
 def chunk_table(dset: h5py.Dataset) -> ChunkTable | None:
     """A :class:`ChunkTable` when rows can be read directly: chunked without filters, chunks
-    spanning whole rows, a plain numeric dtype, and a file with no user block; else ``None``."""
+    spanning whole rows, a plain numeric dtype, and a file on disk (HDF5's default driver)
+    with no user block; else ``None``."""
     try:
         if (
             dset.chunks is None
@@ -545,9 +596,10 @@ def chunk_table(dset: h5py.Dataset) -> ChunkTable | None:
             or dset.id.get_create_plist().get_nfilters() != 0
             or dset.file.id.get_create_plist().get_userblock() != 0
             or not hasattr(dset.id, "chunk_iter")
+            or (fd := _hdf5_descriptor(dset.file)) is None
         ):
             return None
-        return ChunkTable(dset)
+        return ChunkTable(dset, fd)
     except (OSError, RuntimeError, TypeError, ValueError, AttributeError):
         return None
 
