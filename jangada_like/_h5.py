@@ -434,7 +434,7 @@ class ChunkTable:
         out = np.empty((stop - start, *self.shape[1:]), dtype=self.dtype)
         if stop == start or self.row_bytes == 0:
             return out
-        fd = self._descriptor()
+        fd = self._descriptor((stop - start) * self.row_bytes >= _FAST_MIN_BYTES)
         runs = self._runs(start, stop)
         for at, size, offset in runs:
             if offset is None:
@@ -443,12 +443,14 @@ class ChunkTable:
         _read_parallel(fd, out.reshape(-1).view(np.uint8), reads, self.path)
         return out
 
-    def _descriptor(self) -> int:
-        """HDF5's own descriptor while its file is open: the kernel's read-ahead then goes on
-        from HDF5's reads of the file's start, as it does for h5py's own reads (a fresh
-        descriptor starts with one large synchronous read-ahead and measured up to 25% slower
-        on a cold page cache).  Once HDF5 has closed the file, a descriptor of our own."""
-        if self._dsid.valid:
+    def _descriptor(self, large: bool) -> int:
+        """For a large read, HDF5's own descriptor while its file is open: the kernel's
+        read-ahead then goes on from HDF5's reads of the file's start, as it does for h5py's
+        own reads (a fresh descriptor starts with one large synchronous read-ahead and measured
+        up to 25% slower on a cold page cache).  For small reads (rows here and there), and once
+        HDF5 has closed the file, a descriptor of our own: asking HDF5 whether the file is still
+        open costs more than such a read gains."""
+        if large and self._dsid.valid:
             return self._hdf5_fd
         if self._fd is None:
             self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))

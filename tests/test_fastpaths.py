@@ -243,19 +243,21 @@ def test_in_page_cache_is_true_when_it_cannot_ask(tmp_path, monkeypatch):
 
 
 def test_chunks_are_read_through_hdf5s_own_descriptor(tmp_path):
-    """While HDF5 has the file open its descriptor is used (the read-ahead that HDF5's reads
-    started goes on); once HDF5 has closed it, a descriptor of the table's own."""
+    """While HDF5 has the file open its descriptor serves large reads (the read-ahead that
+    HDF5's reads started goes on); small reads, and all reads once HDF5 has closed the file,
+    use a descriptor of the table's own."""
     data = np.arange(4000.0).reshape(1000, 4)
     _chunked(tmp_path / "d.h5", data, 100)
     f = h5py.File(tmp_path / "d.h5", "r")
     table = _h5.chunk_table(f["d"])
     assert table is not None
     try:
-        assert table._descriptor() == f.id.get_vfd_handle()
+        assert table._descriptor(True) == f.id.get_vfd_handle()
+        assert table._fd is None
         np.testing.assert_array_equal(table.read(10, 990), data[10:990])
+        assert table._descriptor(False) == table._fd != f.id.get_vfd_handle()
         f.close()
-        own = table._descriptor()
-        assert own == table._fd
+        assert table._descriptor(True) == table._fd
         np.testing.assert_array_equal(table.read(0, 1000), data)
     finally:
         table.close()
