@@ -446,10 +446,10 @@ class ChunkTable:
     def _descriptor(self, large: bool) -> int:
         """For a large read, HDF5's own descriptor while its file is open: the kernel's
         read-ahead then goes on from HDF5's reads of the file's start, as it does for h5py's
-        own reads (a fresh descriptor starts with one large synchronous read-ahead and measured
-        up to 25% slower on a cold page cache).  For small reads (rows here and there), and once
-        HDF5 has closed the file, a descriptor of our own: asking HDF5 whether the file is still
-        open costs more than such a read gains."""
+        own reads (a fresh descriptor starts with one large synchronous read-ahead: a cold W1
+        load measured 3% slower with two threads, up to 25% with one).  For small reads (rows
+        here and there), and once HDF5 has closed the file, a descriptor of our own: asking
+        HDF5 whether the file is still open costs more than such a read gains."""
         if large and self._dsid.valid:
             return self._hdf5_fd
         if self._fd is None:
@@ -498,7 +498,11 @@ def _hdf5_descriptor(file: h5py.File) -> int | None:
 
 _FAST_MIN_BYTES = 1 << 20
 #: reads at least this large are split between threads: copying from the page cache and
-#: faulting in the result's pages then run on several cores (``os.preadv`` releases the GIL)
+#: faulting in the result's pages then run on several cores (``os.preadv`` releases the GIL).
+#: From a cold page cache too: on this project's virtual machines the first touch of memory,
+#: the kernel's pages for the file and the result's, is often the larger cost (up to 4x the
+#: disk's time in a fresh process), and two threads share it.  One stream was 10-20% faster
+#: only where a process had touched the memory before (loading in a loop).
 _PARALLEL_MIN_BYTES = 32 << 20
 #: and each thread takes at least this much
 _BYTES_PER_WORKER = 16 << 20
@@ -510,30 +514,6 @@ def _workers(total: int) -> int:
     except (AttributeError, OSError):  # pragma: no cover - not Linux
         cores = os.cpu_count() or 1
     return max(1, min(cores, 4, total // max(1, _BYTES_PER_WORKER)))
-
-
-def _in_page_cache(path: str, offset: int) -> bool:
-    """Whether the byte at ``offset`` is in the page cache, asked without waiting for the disk
-    (``RWF_NOWAIT``) on a descriptor of its own, so that the read-ahead of the descriptor that
-    reads the data is left as it was.  Threads help only when the data comes from memory: from
-    the disk, two streams read more slowly here than one (0.029 s against 0.024 s for 64 MiB).
-    ``True`` where the question cannot be asked."""
-    flag = getattr(os, "RWF_NOWAIT", None)
-    if flag is None:  # pragma: no cover - not Linux
-        return True
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
-        return True
-    try:
-        os.preadv(fd, [bytearray(1)], offset, flag)
-        return True
-    except BlockingIOError:
-        return False
-    except OSError:  # e.g. a file system that does not support the flag
-        return True
-    finally:
-        os.close(fd)
 
 
 def _pread_exact(fd: int, target: memoryview, offset: int, path: str) -> None:
@@ -551,8 +531,6 @@ def _read_parallel(fd: int, flat: np.ndarray, reads: list[tuple[int, int, int]],
     taking an equal share of the bytes."""
     total = sum(size for _, size, _ in reads)
     workers = _workers(total) if total >= _PARALLEL_MIN_BYTES else 1
-    if workers > 1 and reads and not _in_page_cache(path, max(o + n for _, n, o in reads) - 1):
-        workers = 1  # from the disk, one stream that the kernel's read-ahead keeps ahead of
     if workers == 1:
         for at, size, offset in reads:
             _pread_exact(fd, flat[at : at + size].data, offset, path)
