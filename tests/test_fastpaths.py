@@ -350,3 +350,44 @@ def test_appends_through_the_fast_path_store_exact_values(tmp_path, code):
         stored = f["root/values"][()]
     np.testing.assert_array_equal(stored, np.concatenate(blocks))
     assert stored.dtype == np.dtype(code)
+
+
+def test_direct_reads_see_chunks_still_in_hdf5s_cache(tmp_path):
+    """A file open for writing may hold written chunks in HDF5's chunk cache, not yet in the
+    file: a direct read must still return them (listing the chunks makes HDF5 write them)."""
+    data = np.random.default_rng(9).random((40_000, 8))  # 2.4 MiB, chunks of 256 KiB
+    with h5py.File(tmp_path / "w.h5", "w", rdcc_nbytes=64 << 20) as f:
+        d = f.create_dataset(
+            "d", shape=(0, 8), maxshape=(None, 8), chunks=(4096, 8), dtype="f8", fillvalue=np.nan
+        )
+        for start in range(0, len(data), 100):  # partial chunks: each goes through the cache
+            d.resize(start + 100, axis=0)
+            d[start:] = data[start : start + 100]
+        d[5] = -1.0
+        expected = data.copy()
+        expected[5] = -1.0
+        np.testing.assert_array_equal(_h5.read_all(d), expected)
+
+
+def test_session_reads_whole_dataset_after_appends(tmp_path):
+    """The same through the public API: appends and an item write in an ``r+`` session, then a
+    whole-dataset read in that session and after reopening."""
+    from jangada_like import Persistable, SerializableProperty
+
+    class Log(Persistable, tag="tests.fastpaths.log"):
+        rows = SerializableProperty(default=None)
+
+    path = tmp_path / "log.hdf5"
+    Log(rows=np.zeros((0, 8))).save(path)
+    block = np.arange(800.0).reshape(100, 8)
+    expected = np.concatenate([block + i for i in range(300)])
+    expected[7] = 42.0
+    with Log(path, mode="r+") as log:
+        for i in range(300):
+            log.rows.append(block + i)
+        log.rows[7] = 42.0
+        np.testing.assert_array_equal(log.rows[()], expected)
+        np.testing.assert_array_equal(np.asarray(log.rows), expected)
+    with h5py.File(path, "r") as f:
+        np.testing.assert_array_equal(f["root/rows"][()], expected)
+    np.testing.assert_array_equal(Log.load(path).rows, expected)
