@@ -497,13 +497,17 @@ def _hdf5_descriptor(file: h5py.File) -> int | None:
 
 
 _FAST_MIN_BYTES = 1 << 20
-#: reads at least this large are split between threads: copying from the page cache and
-#: faulting in the result's pages then run on several cores (``os.preadv`` releases the GIL).
-#: From a cold page cache too: on this project's virtual machines the first touch of memory,
-#: the kernel's pages for the file and the result's, is often the larger cost (up to 4x the
-#: disk's time in a fresh process), and two threads share it.  One stream was 10-20% faster
-#: only where a process had touched the memory before (loading in a loop).
+#: reads at least this large are split between threads when the data is in the page cache:
+#: copying it and faulting in the result's pages then run on several cores (``os.preadv``
+#: releases the GIL)
 _PARALLEL_MIN_BYTES = 32 << 20
+#: and from the disk, reads at least this large.  Below it one stream is faster: a second
+#: stream upsets the kernel's read-ahead, which costs most in a short read (64 MiB: 0.029 s on
+#: two threads, 0.024 s on one).  Above it the second thread pays: on this project's virtual
+#: machines the first touch of memory, the kernel's pages for the file above all, often costs
+#: more than the disk (in a fresh process a 256 MiB read on one stream took 0.09 s or
+#: 0.2-0.45 s; on two, 0.09-0.11 s), and two threads share it.
+_COLD_PARALLEL_MIN_BYTES = 128 << 20
 #: and each thread takes at least this much
 _BYTES_PER_WORKER = 16 << 20
 
@@ -514,6 +518,29 @@ def _workers(total: int) -> int:
     except (AttributeError, OSError):  # pragma: no cover - not Linux
         cores = os.cpu_count() or 1
     return max(1, min(cores, 4, total // max(1, _BYTES_PER_WORKER)))
+
+
+def _in_page_cache(path: str, offset: int) -> bool:
+    """Whether the byte at ``offset`` is in the page cache, asked without waiting for the disk
+    (``RWF_NOWAIT``; the kernel may start reading the page in) on a descriptor of its own, so
+    that the read-ahead of the descriptor that reads the data is left as it was.  ``True``
+    where it cannot be asked."""
+    flag = getattr(os, "RWF_NOWAIT", None)
+    if flag is None:  # pragma: no cover - not Linux
+        return True
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return True
+    try:
+        os.preadv(fd, [bytearray(1)], offset, flag)
+        return True
+    except BlockingIOError:
+        return False
+    except OSError:  # e.g. a file system that does not support the flag
+        return True
+    finally:
+        os.close(fd)
 
 
 def _pread_exact(fd: int, target: memoryview, offset: int, path: str) -> None:
@@ -531,6 +558,13 @@ def _read_parallel(fd: int, flat: np.ndarray, reads: list[tuple[int, int, int]],
     taking an equal share of the bytes."""
     total = sum(size for _, size, _ in reads)
     workers = _workers(total) if total >= _PARALLEL_MIN_BYTES else 1
+    if (
+        workers > 1
+        and reads
+        and total < _COLD_PARALLEL_MIN_BYTES
+        and not _in_page_cache(path, max(o + n for _, n, o in reads) - 1)
+    ):
+        workers = 1
     if workers == 1:
         for at, size, offset in reads:
             _pread_exact(fd, flat[at : at + size].data, offset, path)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import threading
+
 import h5py
 import numpy as np
 import pytest
@@ -101,6 +104,7 @@ def test_chunk_table_reads_exactly(tmp_path, monkeypatch, threaded):
     if threaded:
         monkeypatch.setattr(_h5, "_PARALLEL_MIN_BYTES", 0)
         monkeypatch.setattr(_h5, "_BYTES_PER_WORKER", 1)
+        monkeypatch.setattr(_h5, "_in_page_cache", lambda path, offset: True)
     data = np.arange(1000 * 3, dtype=np.float64).reshape(1000, 3)
     _chunked(tmp_path / "c.h5", data, 64, gaps={2, 7})
     expected = data.copy()
@@ -156,6 +160,90 @@ def _open(table):
 
     table._fd = os.open(table.path, os.O_RDONLY)
     return table._fd
+
+
+class _CountingThread(threading.Thread):
+    started = 0
+
+    def start(self):
+        type(self).started += 1
+        super().start()
+
+
+@pytest.mark.parametrize(
+    ("cached", "large", "threads"), [(True, False, 1), (False, False, 0), (True, True, 1), (False, True, 1)]
+)
+def test_threads_for_data_in_the_page_cache_or_large_reads(tmp_path, monkeypatch, cached, large, threads):
+    """From memory a read is shared between threads.  From the disk a read below
+    ``_COLD_PARALLEL_MIN_BYTES`` is one stream, which the kernel's read-ahead serves faster;
+    a larger one is shared too.  Either way every byte is right."""
+    monkeypatch.setattr(_h5, "_PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(_h5, "_COLD_PARALLEL_MIN_BYTES", 0 if large else 1 << 40)
+    monkeypatch.setattr(_h5, "_BYTES_PER_WORKER", 1)
+    monkeypatch.setattr(_h5, "_workers", lambda total: 2)
+    asked = []
+    monkeypatch.setattr(_h5, "_in_page_cache", lambda path, offset: asked.append(offset) or cached)
+    monkeypatch.setattr(_h5.threading, "Thread", _CountingThread)
+    _CountingThread.started = 0
+    data = np.random.default_rng(5).random((1000, 4))
+    _chunked(tmp_path / "p.h5", data, 100)
+    with h5py.File(tmp_path / "p.h5", "r") as f:
+        table = _h5.chunk_table(f["d"])
+        assert table is not None
+        try:
+            np.testing.assert_array_equal(table.read(0, 1000), data)
+            last = max(o + n for _, n, o in table._runs(0, 1000) if o is not None) - 1
+        finally:
+            table.close()
+    assert asked == ([] if large else [last])  # asked about the last byte to be read
+    assert _CountingThread.started == threads
+
+
+def _resident(path, offset):
+    """Whether the page holding ``offset`` is in the page cache, by ``mincore`` (an answer
+    independent of the one under test)."""
+    import ctypes
+    import mmap
+    import os
+
+    page = mmap.PAGESIZE
+    with open(path, "rb") as fh:
+        mapped = mmap.mmap(fh.fileno(), page, access=mmap.ACCESS_COPY, offset=offset // page * page)
+    try:
+        ref = ctypes.c_char.from_buffer(mapped)  # the mapping's address; no page is touched
+        vec = (ctypes.c_ubyte * 1)()
+        libc = ctypes.CDLL(None, use_errno=True)
+        status = libc.mincore(ctypes.c_void_p(ctypes.addressof(ref)), ctypes.c_size_t(page), vec)
+        assert status == 0, os.strerror(ctypes.get_errno())
+        del ref
+        return bool(vec[0] & 1)
+    finally:
+        mapped.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "RWF_NOWAIT"), reason="RWF_NOWAIT is Linux's")
+def test_in_page_cache_answers_as_mincore_does(tmp_path):
+    path = tmp_path / "c.bin"
+    path.write_bytes(np.random.default_rng(0).bytes(1 << 20))
+    with open(path, "rb") as fh:
+        fh.read()
+    assert _h5._in_page_cache(str(path), 700_000) is True
+    assert _resident(path, 700_000)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+    expected = _resident(path, 700_000)  # False, unless this file system keeps the pages
+    assert _h5._in_page_cache(str(path), 700_000) is expected
+
+
+def test_in_page_cache_is_true_when_it_cannot_ask(tmp_path, monkeypatch):
+    assert _h5._in_page_cache(str(tmp_path / "missing.bin"), 0) is True
+    monkeypatch.delattr(os, "RWF_NOWAIT", raising=False)
+    (tmp_path / "x.bin").write_bytes(b"x" * 10)
+    assert _h5._in_page_cache(str(tmp_path / "x.bin"), 5) is True
 
 
 def test_chunks_are_read_through_hdf5s_own_descriptor(tmp_path):
