@@ -26,13 +26,18 @@ from __future__ import annotations
 import copy
 import numbers
 from collections.abc import Callable, Iterable
-from typing import Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from .errors import WriteOnceError
 
 __all__ = ["SerializableProperty", "sproperty", "DefaultCallable", "Observer", "Parser", "Postinitializer"]
 
-T = TypeVar("T")
+if TYPE_CHECKING:  # a default (PEP 696): `x = SerializableProperty()` is a property of Any
+    from typing_extensions import TypeVar as _TypeVarWithDefault
+
+    T = _TypeVarWithDefault("T", default=Any)
+else:
+    T = TypeVar("T")
 
 DefaultCallable = Callable[[Any], Any]
 Observer = Callable[[Any, Any, Any], None]
