@@ -49,6 +49,8 @@ def _equal(a: Any, b: Any, seen: set[tuple[int, int]]) -> bool:
         return type(a) is type(b) and bool(frame.equals(b)) and _pandas_meta_equal(a, b)
     if isinstance(a, pd.Categorical):
         return isinstance(b, pd.Categorical) and bool(a.equals(b))
+    if getattr(type(a), "__jangada_list__", False) or getattr(type(b), "__jangada_list__", False):
+        a, b = _as_list(a), _as_list(b)  # read-only views of lists compare as the lists
     if type(a) is not type(b):
         return False  # a round trip must keep types: int 1 and np.int64(1) differ
     if isinstance(a, dict):
@@ -68,6 +70,10 @@ def _equal(a: Any, b: Any, seen: set[tuple[int, int]]) -> bool:
     if isinstance(result, np.ndarray):
         return bool(result.all())
     return bool(result)
+
+
+def _as_list(value: Any) -> Any:
+    return list(value) if getattr(type(value), "__jangada_list__", False) else value
 
 
 def _arrays_equal(a: Any, b: Any) -> bool:

@@ -125,9 +125,10 @@ class _Attrs(dict):  # type: ignore[type-arg]
         super().__init__()
         self._obj = obj
         self._names = _h5.attr_names(obj) if names is None else names
+        self._known = set(self._names)  # a group may hold 100,000 attributes: never search a list
 
     def __contains__(self, name: object) -> bool:
-        return name in self._names
+        return name in self._known
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
@@ -136,13 +137,13 @@ class _Attrs(dict):  # type: ignore[type-arg]
         return len(self._names)
 
     def __missing__(self, name: str) -> Any:
-        if name not in self._names:
+        if name not in self._known:
             raise KeyError(name)
         value = self[name] = _h5.read_attr(self._obj, name)
         return value
 
     def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
-        return self[name] if name in self._names else default
+        return self[name] if name in self._known else default
 
 
 class Context:
@@ -452,6 +453,18 @@ class Context:
         _h5.refuse_virtual(child, self)
         child._jl_path = join(self.path_of(group), name)
         return child
+
+    def has_child(self, group: Any, name: str) -> bool:
+        """Whether ``group`` has a link ``name`` (of any kind: :meth:`child` judges it)."""
+        return isinstance(group, h5py.Group) and name in self.links_of(group)
+
+    def need(self, group: Any, name: str, what: str) -> Any:
+        """The child ``group[name]`` that a ``what`` must have, checked as :meth:`child` checks
+        every child; missing, it is a format error that says so."""
+        if not self.has_child(group, name):
+            path = group.path if isinstance(group, AttrNode) else self.path_of(group)
+            raise self.error(FileFormatError, f"{what} needs a member {name!r}, found none", path)
+        return self.child(group, name)
 
     def member_names(self, group: h5py.Group) -> list[str]:
         """User-visible member names: children and attributes not starting with ``__``."""

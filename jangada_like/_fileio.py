@@ -22,6 +22,7 @@ from ._h5 import (
     ROOT,
     VERSION_ATTR,
     attr_names,
+    foreign_storage,
     link_names,
     read_attr,
     str_attr,
@@ -278,7 +279,7 @@ def _quick_members(f: h5py.File, ctx: Context, cls: Any) -> tuple[dict[str, Any]
             dataset_tag = read_attr(dset, DATASET_ATTR)
         except KeyError:
             dataset_tag = _ARRAY_TAG
-        if dset.is_virtual or type(dataset_tag) is not str:
+        if type(dataset_tag) is not str or foreign_storage(dset) is not None:
             return None
         if ctx.registry.lookup_tag(dataset_tag) is not codec:  # another codec reads it
             return None

@@ -258,11 +258,27 @@ def str_attr(obj: h5py.HLObject, name: str, ctx: Any, default: str | None = None
     return value
 
 
+def foreign_storage(dset: h5py.Dataset) -> str | None:
+    """Why reading ``dset`` would read bytes outside its own file, or ``None``: a virtual
+    dataset maps other files, an external file list (HDF5's "external raw storage") names any
+    file on disk, ``/etc/passwd`` included."""
+    plist = dset._dcpl  # h5py keeps the creation property list of every open dataset
+    layout = plist.get_layout()
+    if layout == h5py.h5d.VIRTUAL:
+        return "virtual dataset refused (it would read other files)"
+    if layout == h5py.h5d.CONTIGUOUS and plist.get_external_count() > 0:
+        name = plist.get_external(0)[0].decode("utf-8", "replace")
+        return f"dataset with external raw storage in {name!r} refused (it would read another file)"
+    return None
+
+
 def refuse_virtual(node: Any, ctx: Any) -> None:
-    """Virtual datasets may read other files: a loaded file must never do that."""
-    if isinstance(node, h5py.Dataset) and node.is_virtual:
-        msg = "virtual dataset refused (it would read other files)"
-        raise ctx.error(FileFormatError, msg, node.name)
+    """Refuse datasets whose bytes live outside the file (see :func:`foreign_storage`): a
+    loaded file must never read another one."""
+    if isinstance(node, h5py.Dataset):
+        reason = foreign_storage(node)
+        if reason is not None:
+            raise ctx.error(FileFormatError, reason, node.name)
 
 
 def _memory_bytes() -> int:

@@ -224,6 +224,8 @@ class DictCodec(Codec):
         ctx.seen(node, out)
         if ctx.node_tag(node) == "dict.items":
             keys, values = (ctx.decode(ctx.member(node, n)) for n in ("keys", "values"))
+            # a list read lazily may be a read-only view of a list (an object table's rows)
+            keys, values = (_plain_list(v) for v in (keys, values))
             if not isinstance(keys, list) or not isinstance(values, list) or len(keys) != len(values):
                 raise ctx.error(FileFormatError, "dict keys and values differ in length", node.name)
             try:
@@ -249,3 +251,8 @@ def _key_order(group: h5py.Group, ctx: Any) -> list[str]:
 
 
 CODECS = (SequenceCodec(), DictCodec())
+
+
+def _plain_list(value: Any) -> Any:
+    """``value`` as a list if it is a read-only list view (an object table's lazy rows)."""
+    return list(value) if getattr(type(value), "__jangada_list__", False) else value

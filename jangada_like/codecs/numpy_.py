@@ -30,11 +30,20 @@ def to_stored(arr: np.ndarray, ctx: Any) -> tuple[np.ndarray, dict[str, Any]]:
     if kind == "O":
         msg = "object arrays cannot be stored: convert to a list or a typed array"
         raise ctx.error(UnsupportedTypeError, msg)
-    if kind == "U":
-        attrs[DTYPE_ATTR] = arr.dtype.str
+    if kind in "UT":
+        if kind == "T" and hasattr(arr.dtype, "na_object"):
+            msg = f"StringDType with na_object={arr.dtype.na_object!r} cannot be stored: HDF5 strings "
+            msg += "have no missing value (fill the missing items, or store a list)"
+            raise ctx.error(UnsupportedTypeError, msg)
+        attrs[DTYPE_ATTR] = "T" if kind == "T" else arr.dtype.str
         try:
             for item in arr.flat:
-                item.encode("utf-8")
+                text = str(item)
+                text.encode("utf-8")
+                if "\x00" in text:
+                    msg = "string array holds a NUL character, which HDF5 strings cannot hold: "
+                    msg += "remove it, or store the text as bytes (np.char.encode) or as a list"
+                    raise ctx.error(UnsupportedTypeError, msg)
         except UnicodeEncodeError as exc:
             msg = f"unicode array holds text that is not valid UTF-8 ({exc.reason})"
             raise ctx.error(UnsupportedTypeError, msg) from None
@@ -71,8 +80,9 @@ def _safe_dtype(name: Any, dset: h5py.Dataset) -> np.dtype[Any]:
         dtype = np.dtype(name if isinstance(name, str) else str(name))
     except (TypeError, ValueError):
         dtype = None
-    if dtype is None or dtype.kind not in "UmM":
-        msg = f"attribute {DTYPE_ATTR} must name a <U, datetime64 or timedelta64 dtype, got {name!r:.40}"
+    if dtype is None or dtype.kind not in "UTmM":
+        msg = f"attribute {DTYPE_ATTR} must name a <U, StringDType (T), datetime64 or timedelta64 dtype, "
+        msg += f"got {name!r:.40}"
         raise FileFormatError(msg, file=dset.file.filename, path=dset.name)
     return dtype
 
@@ -86,11 +96,13 @@ def read(dset: h5py.Dataset, key: Any = ()) -> Any:
             out = np.asarray(out, dtype=dset.dtype)  # keeps byte order and exact dtype
     else:
         dtype = _safe_dtype(target, dset)
-        if dtype.kind == "U":
+        if dtype.kind in "UT":
             out = np.asarray(dset.asstr()[key], dtype=object).astype(dtype)
         else:
             raw = np.asarray(dset[key])
             out = raw.astype("<i8").view(dtype.newbyteorder("<")).astype(dtype)
+        if out.ndim == 0 and dset.ndim != 0:
+            out = out[()]  # one element: a numpy scalar, as numpy and h5py give it
     if isinstance(out, np.ndarray) and out.ndim > 1 and attr_or_none(dset, ORDER_ATTR) == "F":
         out = np.asfortranarray(out)
     return out
@@ -142,7 +154,7 @@ class NdarrayCodec(Codec):
         arr = np.asarray(value)
         if dtype.kind in "mM":
             return np.asarray(arr.astype(dtype)).view("<i8")
-        if dtype.kind == "U":
+        if dtype.kind in "UT":
             return arr.astype(dtype).astype(object)
         return arr
 

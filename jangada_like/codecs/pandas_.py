@@ -117,6 +117,7 @@ class _InstantCodec(Codec):
         # rows created by writing past the end are NaT, not the epoch
         dset = ctx.create_dataset(parent, name, ints, self.tag, fillvalue=_NAT, unit=unit, timezone=tz)
         if not self.scalar:
+            ctx.remember(value, dset)
             freq = getattr(value, "freqstr", None)
             if freq is not None:
                 dset.attrs["freq"] = freq
@@ -294,7 +295,7 @@ def read_column(node: Any, ctx: Any) -> Any:
 
 
 def _read_masked(group: h5py.Group, ctx: Any) -> Any:
-    values, mask = (np.asarray(read(group[n])) for n in ("values", "mask"))
+    values, mask = (np.asarray(read(ctx.need(group, n, "a masked column"))) for n in ("values", "mask"))
     if values.shape != mask.shape:
         raise ctx.error(FileFormatError, "values and mask differ in shape", group.name)
     dtype_name = _attr_str(group, "dtype", ctx) or ""
@@ -334,6 +335,7 @@ class RangeIndexCodec(Codec):
 
     def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
         group = ctx.create_group(parent, name, CONTAINER_ATTR, self.tag)
+        ctx.remember(value, group)  # stored twice in a tree: one group, one object
         for key in ("start", "stop", "step"):
             group.attrs[key] = np.int64(getattr(value, key))
         ctx.encode(value.name, group, "name")
@@ -352,6 +354,7 @@ class IndexCodec(Codec):
 
     def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
         group = ctx.create_group(parent, name, CONTAINER_ATTR, self.tag)
+        ctx.remember(value, group)  # stored twice in a tree: one group, one object
         if isinstance(value, pd.MultiIndex):
             ctx.encode(list(value), group, "values")
             ctx.encode(list(value.names), group, "names")
@@ -360,11 +363,9 @@ class IndexCodec(Codec):
             ctx.encode(value.name, group, "name")
 
     def decode(self, node: Any, ctx: Any) -> Any:
-        values = read_column(node["values"], ctx) if "values" in node else None
-        if values is None:
-            raise ctx.error(FileFormatError, "an Index group needs 'values'", node.name)
-        if "names" in node:
-            names = ctx.decode(node["names"])
+        values = read_column(ctx.need(node, "values", "an Index group"), ctx)
+        if ctx.has_child(node, "names"):
+            names = ctx.decode(ctx.child(node, "names"))
             return pd.MultiIndex.from_tuples(list(values), names=names)
         return pd.Index(values, name=ctx.decode(ctx.member(node, "name")), copy=False)
 
@@ -375,14 +376,15 @@ class CategoricalCodec(Codec):
 
     def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
         group = ctx.create_group(parent, name, CONTAINER_ATTR, self.tag)
+        ctx.remember(value, group)  # stored twice in a tree: one group, one object
         write_array(np.asarray(value.codes), group, "codes", "numpy.ndarray", ctx)
         ctx.encode(pd.Index(value.categories), group, "categories")
         group.attrs["ordered"] = bool(value.ordered)
 
     def decode(self, node: Any, ctx: Any) -> Any:
         try:
-            codes: Any = np.asarray(read(node["codes"]))
-            categories = ctx.decode(node["categories"])
+            codes: Any = np.asarray(read(ctx.need(node, "codes", "a Categorical")))
+            categories = ctx.decode(ctx.need(node, "categories", "a Categorical"))
             ordered = bool(node.attrs.get("ordered", False))
             dtype = pd.CategoricalDtype(categories, ordered=ordered)
             return pd.Categorical.from_codes(codes, dtype=dtype)
@@ -396,6 +398,7 @@ class SeriesCodec(Codec):
 
     def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
         group = ctx.create_group(parent, name, CONTAINER_ATTR, self.tag)
+        ctx.remember(value, group)  # stored twice in a tree: one group, one object
         write_column(value.array, group, "values", ctx)
         ctx.encode(value.index, group, "index")
         ctx.encode(value.name, group, "name")
@@ -404,13 +407,13 @@ class SeriesCodec(Codec):
 
     def decode(self, node: Any, ctx: Any) -> Any:
         try:
-            values = read_column(node["values"], ctx)
-            index = ctx.decode(node["index"])
+            values = read_column(ctx.need(node, "values", "a Series"), ctx)
+            index = ctx.decode(ctx.need(node, "index", "a Series"))
         except KeyError as exc:
             raise ctx.error(FileFormatError, f"bad Series: {exc}", node.name) from None
         out = pd.Series(values, index=index, name=ctx.decode(ctx.member(node, "name")), copy=False)
-        if "attrs" in node:
-            out.attrs.update(ctx.decode(node["attrs"]))
+        if ctx.has_child(node, "attrs"):
+            out.attrs.update(ctx.decode(ctx.child(node, "attrs")))
         return out
 
 
@@ -420,6 +423,7 @@ class DataFrameCodec(Codec):
 
     def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
         group = ctx.create_group(parent, name, CONTAINER_ATTR, self.tag)
+        ctx.remember(value, group)  # stored twice in a tree: one group, one object
         ctx.encode(value.index, group, "index")
         ctx.encode(value.columns, group, "columns")
         columns = group.create_group("data")
@@ -430,16 +434,17 @@ class DataFrameCodec(Codec):
 
     def decode(self, node: Any, ctx: Any) -> Any:
         try:
-            index = ctx.decode(node["index"])
-            columns = ctx.decode(node["columns"])
-            data = node["data"]
-            arrays = [read_column(data[str(i)], ctx) for i in range(len(columns))]
+            index = ctx.decode(ctx.need(node, "index", "a DataFrame"))
+            columns = ctx.decode(ctx.need(node, "columns", "a DataFrame"))
+            data = ctx.need(node, "data", "a DataFrame")
+            what = "a DataFrame's data"
+            arrays = [read_column(ctx.need(data, str(i), what), ctx) for i in range(len(columns))]
         except KeyError as exc:
             raise ctx.error(FileFormatError, f"bad DataFrame: missing {exc}", node.name) from None
         frame = pd.DataFrame(dict(enumerate(arrays)), index=index, copy=False)
         frame.columns = columns
-        if "attrs" in node:
-            frame.attrs.update(ctx.decode(node["attrs"]))
+        if ctx.has_child(node, "attrs"):
+            frame.attrs.update(ctx.decode(ctx.child(node, "attrs")))
         return frame
 
 

@@ -15,14 +15,16 @@ tree never go into a table, so shared references and cycles keep their identity.
 
 from __future__ import annotations
 
+import copy
+import operator
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import h5py
 import numpy as np
 
 from .._h5 import CONTAINER_ATTR, write_attr
-from ..errors import FileFormatError, FormatVersionError
+from ..errors import FileFormatError, FormatVersionError, ReadOnlyError
 from ..serializable import Serializable
 from .containers import _homogeneous
 
@@ -31,8 +33,15 @@ ROW_LIMIT = 4096
 ITEM_ATTR = "__item_type__"
 
 
-def column(values: list[Any]) -> tuple[str, np.ndarray] | None:
-    """``(item type, array)`` if ``values`` can be one column, else ``None``."""
+def column(
+    values: list[Any], shared: set[int] | frozenset[int] = frozenset()
+) -> tuple[str, np.ndarray] | None:
+    """``(item type, array)`` if ``values`` can be one column, else ``None``.
+
+    A column must give back exactly what a dataset per object would: arrays referenced from
+    elsewhere (ids in ``shared``) keep their identity, and arrays in another byte order or in
+    Fortran order keep theirs, so none of them goes into a column.
+    """
     first = type(values[0])
     if any(type(v) is not first for v in values):
         return None
@@ -45,8 +54,13 @@ def column(values: list[Any]) -> tuple[str, np.ndarray] | None:
         head = values[0]
         if head.dtype.kind not in "biufc" or head.size > ROW_LIMIT or head.ndim == 0:
             return None
-        if any(v.shape != head.shape or v.dtype != head.dtype for v in values):
+        if not head.dtype.isnative or any(
+            v.shape != head.shape or v.dtype != head.dtype or not v.flags.c_contiguous or id(v) in shared
+            for v in values
+        ):
             return None
+        if len({id(v) for v in values}) != len(values):
+            return None  # one array in two rows: two rows of a table would load as two arrays
         return "ndarray", np.stack(values)
     if issubclass(first, np.generic) and values[0].dtype.kind in "biufc":
         dtype = values[0].dtype
@@ -67,7 +81,7 @@ def table_columns(items: list[Any], ctx: Any) -> dict[str, tuple[str, np.ndarray
     for key in cls.copiable_properties:
         if cls._serializable_properties[key]._storage:
             return None  # per-property storage options need a dataset per object
-        col = column([getattr(i, key) for i in items])
+        col = column([getattr(i, key) for i in items], ctx.shared)
         if col is None:
             return None
         columns[key] = col
@@ -126,14 +140,13 @@ def read_table(group: h5py.Group, ctx: Any) -> list[Any]:
     session = getattr(ctx, "session", None)
     lazy = cls is not None and session is not None and not session.writable and ctx.selection is None
     if lazy and version == cls.__jangada_version__:
-        rows = TableRows(
-            cls, n, {name: _Column(group[name], n, ctx) for name in ctx.member_names(group)}, ctx
-        )
+        lazy_columns = {name: _Column(ctx.child(group, name), n, ctx) for name in ctx.member_names(group)}
+        rows = TableRows(cls, n, lazy_columns, ctx, ctx.path_of(group))
         ctx.seen(group, rows)
         return rows  # type: ignore[return-value]
     out: list[Any] = []
     ctx.seen(group, out)
-    columns = {}
+    columns: dict[str, list[Any]] = {}
     for name in ctx.member_names(group):
         sub = ctx.selection.child(name) if ctx.selection is not None else None
         if sub is False:
@@ -142,7 +155,7 @@ def read_table(group: h5py.Group, ctx: Any) -> list[Any]:
             where = f"{group.name}/{name}"
             columns[name] = [NotLoaded(ctx.file_name, where, f"{tag}.{name}", row=i) for i in range(n)]
         else:
-            columns[name] = _values(group[name], n, ctx)
+            columns[name] = _values(ctx.child(group, name), n, ctx)
     if cls is None:
         from ..generic import make_record
 
@@ -185,12 +198,21 @@ class _Column:
 
 class TableRows(Sequence[Any]):
     """The objects of an object table in a read-only lazy session: each is built when first
-    reached, so touching one object of a file holding thousands costs the same as of ten."""
+    reached, so touching one object of a file holding thousands costs the same as of ten.
 
-    def __init__(self, cls: Any, n: int, columns: dict[str, _Column], ctx: Any) -> None:
+    It is a read-only list: it compares equal to the list an eager load gives, ``+`` and ``*``
+    give lists, ``list(rows)`` and ``rows.copy()`` build a list, and every in-place change
+    raises :class:`~jangada_like.errors.ReadOnlyError` (the session is read-only).
+    """
+
+    #: compared as a list by ``Serializable.__eq__``
+    __jangada_list__ = True
+
+    def __init__(self, cls: Any, n: int, columns: dict[str, _Column], ctx: Any, path: str = "") -> None:
         self._cls, self._n, self._columns = cls, n, columns
         self._rows: dict[int, Any] = {}
         self._ctx = ctx
+        self._path = path
 
     def __len__(self) -> int:
         return self._n
@@ -198,9 +220,10 @@ class TableRows(Sequence[Any]):
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(self._n))]
-        i = int(index) + (self._n if int(index) < 0 else 0)
+        i = operator.index(index)
+        i += self._n if i < 0 else 0
         if not 0 <= i < self._n:
-            raise IndexError(f"table index {index} out of range for {self._n} rows")
+            raise IndexError(f"list index {index} out of range for {self._n} rows")
         row = self._rows.get(i)
         if row is None:
             values = {k: col[i] for k, col in self._columns.items()}
@@ -214,10 +237,34 @@ class TableRows(Sequence[Any]):
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __add__(self, other: Any) -> list[Any]:
+        if not isinstance(other, (list, TableRows)):
+            return NotImplemented
+        return [*self, *other]
+
+    def __radd__(self, other: Any) -> list[Any]:
+        if not isinstance(other, list):
+            return NotImplemented
+        return [*other, *self]
+
+    def __mul__(self, times: int) -> list[Any]:
+        return list(self) * times
+
+    __rmul__ = __mul__
+
+    def copy(self) -> list[Any]:
+        """A plain list of the rows (all of them are read)."""
+        return list(self)
+
+    def _refuse(self, *_args: Any, **_kwargs: Any) -> NoReturn:
+        msg = "this list was opened read-only (mode='r'): open the file with mode='r+' to change it"
+        raise ReadOnlyError(msg, file=self._ctx.file_name, path=self._path or None)
+
+    append = extend = insert = remove = pop = clear = sort = reverse = _refuse
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+
     def __repr__(self) -> str:
         return f"<{self._n} {self._cls.__qualname__} objects, read when reached>"
 
     def __deepcopy__(self, memo: dict[int, Any]) -> list[Any]:
-        import copy
-
         return copy.deepcopy(list(self), memo)
