@@ -29,7 +29,7 @@ from ._h5 import (
     write_attr,
 )
 from ._incremental import file_stamp, incremental_possible, update_file
-from ._locking import FileLock
+from ._locking import FileLock, lock_holders
 from ._recovery import recover
 from ._version import __version__
 from .codecs.base import AttrNode
@@ -39,6 +39,7 @@ from .codecs.numpy_ import NdarrayCodec
 from .errors import (
     ClassMismatchError,
     FileFormatError,
+    FileLockedError,
     FormatVersionError,
     JangadaError,
     MissingRootError,
@@ -68,10 +69,25 @@ def open_h5(path: str | os.PathLike[str], mode: str, *, locked: bool = False, **
     except FileNotFoundError:
         raise FileNotFoundError(f"Path {os.fspath(path)} does not exist") from None
     except OSError as exc:
-        if locked and "consistency flags" in str(exc) and recover(path):
-            return open_h5(path, mode, **kwargs)
+        if locked and "consistency flags" in str(exc):
+            _refuse_live_swmr_writer(path)
+            if recover(path):
+                return open_h5(path, mode, **kwargs)
         msg = f"cannot open '{os.fspath(path)}' as HDF5 (mode {mode!r}): {exc}"
         raise FileFormatError(msg, file=path) from None
+
+
+def _refuse_live_swmr_writer(path: str | os.PathLike[str]) -> None:
+    """Raise :class:`FileLockedError` when the flags marking the file open for writing may belong
+    to a live SWMR writer: it holds a shared lock only (so that plain h5py SWMR readers get in),
+    and so do its h5py readers; a crashed writer holds none, and only then are the flags cleared."""
+    holders = [pid for pid in lock_holders(path) if pid != os.getpid()]
+    if holders:
+        msg = f"process {', '.join(map(str, holders))} has the file open while it is marked open for "
+        msg += "writing (a SWMR writer and its live readers): read it live with "
+        msg += "`Cls.load(path, swmr=True)` or `with Cls(path, mode='r', swmr=True) as obj:`, "
+        msg += "or open it again once the writer has closed it"
+        raise FileLockedError(msg, file=path)
 
 
 _FAPL: list[Any] = []
@@ -309,16 +325,19 @@ def load_file(
     into: Any = None,
     only: Any = None,
     exclude: Any = None,
+    swmr: bool = False,
 ) -> Any:
-    """Read a whole file eagerly (under a shared lock)."""
+    """Read a whole file eagerly (under a shared lock; ``swmr``: with no lock, as a live reader
+    of a file a SWMR writer has open)."""
     name = os.fspath(path)
     if not Path(name).is_file():
         raise FileNotFoundError(f"Path {name} does not exist")
-    with FileLock(name, exclusive=False, timeout=timeout), open_h5(name, "r", locked=True) as f:
+    lock = contextlib.nullcontext() if swmr else FileLock(name, exclusive=False, timeout=timeout)
+    with lock, open_h5(name, "r", locked=not swmr, **({"swmr": True} if swmr else {})) as f:
         ctx = Context(f, strict=strict, file_name=name)
         ctx.selection = Selection.build(only, exclude)
         obj = decode_root(f, ctx, expected, into=into)
-    if hasattr(obj, "__dict__") and not ctx.legacy and not ctx.migrated:
+    if hasattr(obj, "__dict__") and not ctx.legacy and not ctx.migrated and not swmr:
         obj.__dict__["_jl_origin_"] = file_stamp(name)  # a later save here can be incremental
     return obj
 

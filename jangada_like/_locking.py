@@ -75,7 +75,13 @@ class FileLock:
         who = f" (held by process {', '.join(map(str, holders))})" if holders else ""
         kind = "write" if self.exclusive else "read"
         msg = f"could not get the {kind} lock within {self.timeout} s{who}: another process "
-        msg += "has the file open; pass a larger timeout= to wait longer"
+        if self.exclusive:
+            msg += "has the file open; pass a larger timeout= to wait longer"
+        else:  # only a writer blocks a reader: tell the way to read while it writes
+            msg += "is writing the file; pass a larger timeout= to wait until it closes the file, "
+            msg += "or read it live: the writer opens it with `Cls(path, mode='r+', swmr=True)` "
+            msg += "and readers use `Cls.load(path, swmr=True)` or "
+            msg += "`with Cls(path, mode='r', swmr=True) as obj:` (see docs/lazy.rst)"
         return FileLockedError(msg, file=self.path)
 
     def release(self) -> None:

@@ -11,9 +11,12 @@ follow a writer live.
 from __future__ import annotations
 
 import copy
+import ctypes
+import fcntl
 import functools
 import os
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,8 +27,9 @@ import pandas as pd
 from ._compare import values_equal
 from ._engine import Context, run_deep, walk
 from ._fileio import check_header, decode_root, encode_root, open_h5, quick_root
-from ._h5 import ROOT, TYPES_ATTR
+from ._h5 import ROOT, TYPES_ATTR, attr_names
 from ._locking import FileLock
+from .codecs.base import AttrNode
 from .errors import FileFormatError, JangadaError, ReadOnlyError
 from .proxy import ProxyDataset
 
@@ -79,6 +83,7 @@ class Session:
         self._snapshots: dict[tuple[int, str], Any] = {}
         self._datasets: dict[int, h5py.Dataset] = {}
         self._owned: list[Any] = []
+        self._live: weakref.WeakSet[ProxyDataset] = weakref.WeakSet()
 
     # -- state used by proxies ------------------------------------------------------------------
 
@@ -108,7 +113,59 @@ class Session:
         self._owned.append(resource)
 
     def proxy(self, dset: h5py.Dataset, codec: Any) -> ProxyDataset:
-        return ProxyDataset(self, dset, codec)
+        proxy = ProxyDataset(self, dset, codec)
+        if self.swmr and self.mode == "r":
+            self._live.add(proxy)  # to point at the file again if it is reopened
+        return proxy
+
+    def refresh_values(self, obj: Any, names: Iterable[str]) -> list[str]:
+        """For a live reader (mode ``'r'``, ``swmr=True``): read again those of ``names`` that
+        ``obj`` stores as attributes (numbers, strings, times, ...), which a SWMR writer may have
+        changed since, and return them.  HDF5 keeps an object's attributes cached in a SWMR
+        reader until the object is refreshed, so the group is refreshed first.  In other
+        sessions nothing can change under the reader (writers wait for its lock): no-op."""
+        entry = self._objects.get(id(obj))
+        if not (self.swmr and self.mode == "r" and self.is_open) or entry is None or "#" in entry[1]:
+            return []
+        try:
+            values = self._read_attributes(obj, entry[1], names)
+        except OSError:
+            self._reopen()
+            values = self._read_attributes(obj, entry[1], names)
+        props = type(obj)._serializable_properties
+        for name, value in values.items():
+            obj.__dict__[props[name].private_name] = value
+        return list(values)
+
+    def _read_attributes(self, obj: Any, path: str, names: Iterable[str]) -> dict[str, Any]:
+        assert self.file is not None
+        group = self.file[path]
+        group._jl_path = path
+        refresh_object(group.id)
+        ctx = Context(self.file, session=self, lazy=True, strict=self.strict, file_name=self.path)
+        present = attr_names(group)
+        attrs = ctx.attrs_of(group, present)
+        props = type(obj)._serializable_properties
+        values = {}
+        for name in names:
+            if name in present and name in props:
+                ctx.prop = f"{type(obj).__qualname__}.{name}"
+                values[name] = ctx.decode(AttrNode(group, name, attrs[name]))
+        return values
+
+    def _reopen(self) -> None:
+        """Open the file again (a SWMR reader), pointing every proxy at it.  An open HDF5 file never
+        learns that the writer has allocated space past the end the file had when it was opened,
+        and metadata put there (a longer string, a new object header block) reads as "past end of
+        allocation" until the file is opened again; HDF5 shares one open file per process, so the
+        old one is closed first."""
+        assert self.file is not None
+        self.file.close()
+        self.file = None
+        self.file = open_h5(self.path, "r", swmr=True)
+        for proxy in list(self._live):
+            proxy._dset = self.file[proxy.path]
+            proxy.__dict__.pop("_plain", None)
 
     # -- entering and leaving -------------------------------------------------------------------
 
@@ -151,6 +208,8 @@ class Session:
                 raise FileFormatError(msg, file=self.path, path="/")
         if self.swmr and self.mode != "r":
             self.file.swmr_mode = True
+            if self._lock is not None:
+                _share(self._lock)
 
     def exit(self, failed: bool = False) -> None:
         """Write containers changed in place, flush and close.  When the block itself failed,
@@ -301,6 +360,31 @@ class Session:
             now = obj.__dict__.get("_serializable_property__" + name)
             if not _any_depth(_unchanged, now, before):
                 self.write_property(obj, path, name, now)
+
+
+@functools.cache
+def _h5o_refresh() -> Callable[[int], int]:
+    """HDF5's ``H5Orefresh`` from the library h5py itself uses (h5py wraps it for datasets only)."""
+    function = ctypes.CDLL(h5py.h5o.__file__).H5Orefresh
+    function.argtypes, function.restype = [ctypes.c_int64], ctypes.c_int
+    return function  # type: ignore[no-any-return]
+
+
+def refresh_object(oid: Any) -> None:
+    """Drop what HDF5 caches of one object of a SWMR-read file (its header, attributes included),
+    so the next read sees what the writer has flushed since."""
+    if _h5o_refresh()(oid.id) < 0:
+        raise OSError(f"H5Orefresh failed for HDF5 object {oid.id}")
+
+
+def _share(lock: FileLock) -> None:
+    """Turn a SWMR writer's exclusive lock into a shared one, as HDF5 drops its own lock once a
+    file is in SWMR mode: plain ``h5py.File(path, "r", swmr=True)`` readers (which take a shared
+    flock) can then open the file, while other writers still wait for the exclusive lock.  Non-SWMR
+    readers that get in are refused by the file's SWMR flag (see ``open_h5``)."""
+    fd = lock._fd
+    if fd is not None:
+        fcntl.flock(fd, fcntl.LOCK_SH)  # from exclusive: never waits (no one else holds it)
 
 
 class _RowNode:

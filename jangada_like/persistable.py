@@ -197,22 +197,26 @@ class Persistable(Serializable):
         return shapes
 
     def refresh(self, *names: str) -> int:
-        """Inside a ``with`` block: re-read the shapes of array properties (for ``swmr=True``
-        readers) and return the length all of them (or those named) have in common.
+        """Inside a ``with`` block opened with ``mode="r", swmr=True``: read again what a SWMR
+        writer may have changed of the properties named (all by default): the shapes of array
+        properties, and the values of those stored as attributes (numbers, strings, times...).
+        Returns the length the array properties among them have in common (0 if there is none).
 
         Examples
         --------
         ``with Run(path, mode="r", swmr=True) as run: n = run.refresh("time", "value")``
         """
         chosen = names or tuple(type(self).copiable_properties)
+        session = self.__dict__.get("_jl_session_")
+        refreshed = session.refresh_values(self, chosen) if session is not None else []
         lengths = []
         for name in chosen:
             value = getattr(self, name)
             if isinstance(value, ProxyDataset) and value.ndim > 0:
                 lengths.append(value.refresh()[0])
-        if not lengths:
-            raise TypeError(f"no lazy array properties among {list(chosen)}")
-        return min(lengths)
+        if not lengths and not refreshed:
+            raise TypeError(f"no lazy array or attribute-stored properties among {list(chosen)}")
+        return min(lengths) if lengths else 0
 
     def save(
         self,
@@ -266,6 +270,7 @@ class Persistable(Serializable):
         timeout: float | None = 0,
         only: Iterable[str] | None = None,
         exclude: Iterable[str] | None = None,
+        swmr: bool = False,
     ) -> P:
         """Read a whole file; the object must be a ``cls`` (or a subclass).
 
@@ -273,7 +278,9 @@ class Persistable(Serializable):
         :class:`GenericRecord`; ``timeout`` is how long to wait for a writer to finish;
         ``only`` / ``exclude`` take dotted property paths (``"child.samples"``) for a partial
         load: what is not loaded holds a :class:`~jangada_like.partial.NotLoaded` marker, and
-        saving copies it from this file.
+        saving copies it from this file.  ``swmr=True`` reads a file that a writer has open with
+        ``swmr=True`` without waiting for it: every array is a prefix the writer has flushed
+        (series appended together may differ by the rows of the append in progress).
 
         Examples
         --------
@@ -281,7 +288,13 @@ class Persistable(Serializable):
         """
         expected = None if cls is Persistable else cls
         found = load_file(
-            cls._existing(path), expected, strict=strict, timeout=timeout, only=only, exclude=exclude
+            cls._existing(path),
+            expected,
+            strict=strict,
+            timeout=timeout,
+            only=only,
+            exclude=exclude,
+            swmr=swmr,
         )
         return found  # type: ignore[no-any-return]
 
@@ -305,6 +318,7 @@ def load(
     timeout: float | None = 0,
     only: Iterable[str] | None = None,
     exclude: Iterable[str] | None = None,
+    swmr: bool = False,
 ) -> Any:
     """Load whatever object a file holds (module-level form of ``Persistable.load``).
 
@@ -317,4 +331,4 @@ def load(
     >>> load(path).text
     'hi'
     """
-    return Persistable.load(path, strict=strict, timeout=timeout, only=only, exclude=exclude)
+    return Persistable.load(path, strict=strict, timeout=timeout, only=only, exclude=exclude, swmr=swmr)
