@@ -49,7 +49,7 @@ def test_external_link_at_a_dataframe_index_is_refused(tmp_path: Path, lazy: boo
     with pytest.raises(FileFormatError) as info:
         if lazy:
             with Rec(path, mode="r") as r:
-                r.x  # noqa: B018
+                r.x
         else:
             Rec.load(path)
     assert str(path) in str(info.value) and "/root/x/index" in str(info.value)
@@ -186,7 +186,7 @@ def test_lazy_object_lists_behave_as_the_eager_list(tmp_path: Path, n: int) -> N
         rows = lazy.x
         assert lazy == eager
         assert rows == eager.x and eager.x == rows
-        assert len(rows + []) == n and len([] + rows) == n and len(rows * 2) == 2 * n
+        assert len(rows + []) == n and len([] + rows) == n and len(rows * 2) == 2 * n  # noqa: RUF005
         assert [item.a for item in rows[::-1]] == list(range(n))[::-1]
         assert rows.copy() == eager.x and isinstance(rows.copy(), list)
         if n >= 8:  # an object table's rows; shorter lists are plain lists (read-only lists: issue 15)
