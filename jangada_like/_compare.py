@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
+
+from ._optional import loaded_pandas
 
 __all__ = ["values_equal"]
 
@@ -44,11 +45,15 @@ def _equal(a: Any, b: Any, seen: set[tuple[int, int]]) -> bool:
         return _equal(a[()] if lazy_a else a, b[()] if lazy_b else b, seen)
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return _arrays_equal(a, b)
-    if isinstance(a, (pd.Series, pd.DataFrame, pd.Index)):
-        frame: Any = a
-        return type(a) is type(b) and bool(frame.equals(b)) and _pandas_meta_equal(a, b)
-    if isinstance(a, pd.Categorical):
-        return isinstance(b, pd.Categorical) and bool(a.equals(b))
+    pd = loaded_pandas()  # a pandas value exists only if pandas is imported
+    if pd is not None:
+        if isinstance(a, (pd.Series, pd.DataFrame, pd.Index)):
+            frame: Any = a
+            return type(a) is type(b) and bool(frame.equals(b)) and _pandas_meta_equal(a, b, pd)
+        if isinstance(a, pd.Categorical):
+            return isinstance(b, pd.Categorical) and bool(a.equals(b))
+        if a is pd.NaT or b is pd.NaT:
+            return a is b
     if getattr(type(a), "__jangada_list__", False) or getattr(type(b), "__jangada_list__", False):
         a, b = _as_list(a), _as_list(b)  # read-only views of lists compare as the lists
     if type(a) is not type(b):
@@ -64,8 +69,6 @@ def _equal(a: Any, b: Any, seen: set[tuple[int, int]]) -> bool:
         return bool(np.isnan(b))
     if isinstance(a, (complex, np.complexfloating)):
         return _equal(a.real, b.real, seen) and _equal(a.imag, b.imag, seen)
-    if a is pd.NaT or b is pd.NaT:
-        return a is b
     result = a == b
     if isinstance(result, np.ndarray):
         return bool(result.all())
@@ -88,12 +91,12 @@ def _arrays_equal(a: Any, b: Any) -> bool:
     return bool(np.array_equal(a, b))
 
 
-def _pandas_meta_equal(a: Any, b: Any) -> bool:
+def _pandas_meta_equal(a: Any, b: Any, pd: Any) -> bool:
     if isinstance(a, pd.DataFrame):
         same = list(a.columns) == list(b.columns) and list(a.dtypes) == list(b.dtypes)
-        return same and _pandas_meta_equal(a.index, b.index)
+        return same and _pandas_meta_equal(a.index, b.index, pd)
     if isinstance(a, pd.Series):
-        return a.name == b.name and a.dtype == b.dtype and _pandas_meta_equal(a.index, b.index)
+        return a.name == b.name and a.dtype == b.dtype and _pandas_meta_equal(a.index, b.index, pd)
     if isinstance(a, pd.DatetimeIndex):
         return a.name == b.name and a.dtype == b.dtype and a.freq == b.freq
     return bool(a.name == b.name and a.dtype == b.dtype)

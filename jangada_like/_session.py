@@ -22,20 +22,21 @@ from typing import Any, TypeVar
 
 import h5py
 import numpy as np
-import pandas as pd
 
 from ._compare import values_equal
 from ._engine import Context, run_deep, walk
 from ._fileio import check_header, decode_root, encode_root, open_h5, quick_root
 from ._h5 import ROOT, TYPES_ATTR, attr_names
 from ._locking import FileLock
+from ._optional import pandas_types
 from .codecs.base import AttrNode
 from .errors import FileFormatError, JangadaError, ReadOnlyError
 from .proxy import ProxyDataset
 
 MODES = ("r", "r+", "w", "a")
 T = TypeVar("T")
-_SNAPSHOT_TYPES = (list, dict, tuple, set, frozenset, pd.Series, pd.DataFrame, pd.Index)
+_SNAPSHOT_TYPES = (list, dict, tuple, set, frozenset, pandas_types("Series", "DataFrame", "Index"))
+_PROXIED_TYPES = (np.ndarray, pandas_types("DatetimeIndex", "TimedeltaIndex"))
 
 
 class _ObjectNode:
@@ -331,9 +332,7 @@ class Session:
         if isinstance(value, _SNAPSHOT_TYPES):
             self._snapshots[(id(instance), name)] = _any_depth(_snapshot, value)
         member = group.get(name)
-        if isinstance(member, h5py.Dataset) and isinstance(
-            value, (np.ndarray, pd.DatetimeIndex, pd.TimedeltaIndex)
-        ):
+        if isinstance(member, h5py.Dataset) and isinstance(value, _PROXIED_TYPES):
             codec = ctx.codec_for(member)
             instance.__dict__["_serializable_property__" + name] = self.proxy(member, codec)
 

@@ -4,6 +4,11 @@ Writing looks up exact type, then the MRO, then predicates; results are cached a
 cleared on every registration.  Reading looks up the tag stored in the file.  Two codecs claiming
 one type or one tag is an error at registration, naming both.
 
+A family of codecs for a heavy third-party library (pandas) is registered *lazily*
+(:meth:`CodecRegistry.register_lazy`): its module, and the library, are imported the first time a
+value of one of that library's types is written or a node carrying one of its tags is read, so
+``import jangada_like`` does not pay for pandas.
+
 Examples
 --------
 >>> default_registry.lookup_type(int).tag
@@ -15,6 +20,7 @@ Examples
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from .codecs.base import Codec
@@ -40,13 +46,62 @@ class CodecRegistry:
         self._by_tag: dict[str, Codec] = {}
         self._predicates: list[Codec] = []
         self._cache: dict[type, Codec | None] = {}
+        # lazy families: top-level module name -> (tag prefix, loader returning the codecs)
+        self._pending: dict[str, tuple[str, Callable[[], Iterable[Codec]]]] = {}
         self._lock = threading.RLock()
+
+    def register_lazy(self, module: str, tag_prefix: str, load: Callable[[], Iterable[Codec]]) -> None:
+        """Register the codecs ``load()`` returns the first time they can be needed.
+
+        That is when a type defined in the top-level package ``module`` (or a subclass of one) is
+        written, a tag starting with ``tag_prefix`` is read, a codec for one of those is registered,
+        or :meth:`tags` lists everything.
+
+        Examples
+        --------
+        >>> from jangada_like.codecs.base import Codec
+        >>> class Fraction(Codec):
+        ...     tag = "fractions.Fraction"
+        >>> reg = CodecRegistry()
+        >>> reg.register_lazy("fractions", "fractions.", lambda: [Fraction()])
+        >>> reg.lookup_tag("fractions.Fraction").tag
+        'fractions.Fraction'
+        """
+        with self._lock:
+            self._pending[module] = (tag_prefix, load)
+            self._cache.clear()
+
+    def _load_family(self, module: str) -> None:
+        with self._lock:
+            entry = self._pending.pop(module, None)
+            if entry is not None:
+                for codec in entry[1]():
+                    self.register(codec)
+
+    def _load_for_type(self, tp: type) -> None:
+        if self._pending:
+            for base in getattr(tp, "__mro__", (tp,)):
+                root = str(getattr(base, "__module__", "")).partition(".")[0]
+                if root in self._pending:
+                    self._load_family(root)
+
+    def _load_for_tag(self, tag: str) -> None:
+        if self._pending:
+            for module, (prefix, _load) in list(self._pending.items()):
+                if tag.startswith(prefix):
+                    self._load_family(module)
 
     def register(self, codec: Codec, *, replace: bool = False) -> Codec:
         """Add a codec; ``replace=True`` lets it take over types and tags already claimed."""
         if not isinstance(codec, Codec) or not codec.tag:
             raise TypeError(f"expected a Codec instance with a tag, got {codec!r}")
         with self._lock:
+            # a lazy family that claims these types or tags loads first: the same conflicts and
+            # the same overrides as if it had been registered eagerly
+            for tag in (codec.tag, *codec.read_tags):
+                self._load_for_tag(tag)
+            for tp in codec.types:
+                self._load_for_type(tp)
             if not replace:
                 self._check_free(codec)
             for tag in (codec.tag, *codec.read_tags):
@@ -74,6 +129,8 @@ class CodecRegistry:
     def unregister(self, codec_or_tag: Codec | str) -> None:
         """Remove a codec (given itself or its tag); no error if it is absent."""
         with self._lock:
+            if isinstance(codec_or_tag, str):
+                self._load_for_tag(codec_or_tag)
             codec = self._by_tag.get(codec_or_tag) if isinstance(codec_or_tag, str) else codec_or_tag
             if codec is not None:
                 self._forget(codec)
@@ -93,6 +150,7 @@ class CodecRegistry:
         except KeyError:
             pass
         with self._lock:
+            self._load_for_type(tp)
             found = self._by_type.get(tp)
             if found is None:
                 found = next(
@@ -126,6 +184,9 @@ class CodecRegistry:
     def lookup_tag(self, tag: str, **context: Any) -> Codec:
         """The codec that reads nodes carrying ``tag``."""
         codec = self._by_tag.get(tag)
+        if codec is None and self._pending:
+            self._load_for_tag(tag)
+            codec = self._by_tag.get(tag)
         if codec is None:
             msg = f"unknown type tag {tag!r} in file: no codec reads it (is a plugin or "
             msg += "a register_dataset_type call missing?)"
@@ -133,8 +194,11 @@ class CodecRegistry:
         return codec
 
     def tags(self) -> list[str]:
-        """Every tag this registry reads."""
-        return sorted(self._by_tag)
+        """Every tag this registry reads (loads every lazy family)."""
+        with self._lock:
+            for module in list(self._pending):
+                self._load_family(module)
+            return sorted(self._by_tag)
 
     def copy(self) -> CodecRegistry:
         """An independent registry with the same codecs (for isolated setups and tests)."""
@@ -143,6 +207,7 @@ class CodecRegistry:
             new._by_type = dict(self._by_type)
             new._by_tag = dict(self._by_tag)
             new._predicates = list(self._predicates)
+            new._pending = dict(self._pending)
         return new
 
 

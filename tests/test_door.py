@@ -246,3 +246,60 @@ def test_lazy_elements_have_the_eager_element_types(tmp_path: Path) -> None:
         for name in ("x", "y"):
             got, want = getattr(lazy, name)[0], getattr(eager, name)[0]
             assert type(got) is type(want) and got == want
+
+
+# -- light import --------------------------------------------------------------------------------
+
+
+def test_import_does_not_import_pandas_until_a_pandas_value_is_met(tmp_path: Path) -> None:
+    """pandas loads the first time a pandas value is saved or a pandas-tagged node is read."""
+    import subprocess
+    import sys
+
+    code = f"""
+import sys
+import numpy as np
+import jangada_like
+from jangada_like import Persistable, SerializableProperty, load
+assert "pandas" not in sys.modules, "import"
+
+class Rec(Persistable):
+    x = SerializableProperty(default=None)
+
+path = {str(tmp_path / "plain.hdf5")!r}
+Rec(x={{"a": np.arange(3), "b": [1.5, "s"]}}).save(path)
+back = Rec.load(path)
+with Rec(path, mode="r") as lazy:
+    assert lazy == back
+assert "pandas" not in sys.modules, "plain save and load"
+
+import pandas as pd
+Rec(x=pd.Series([1.0, 2.0])).save(path)
+print(type(load(path).x).__name__)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "Series"
+    reader = f"""
+import sys
+import jangada_like
+x = jangada_like.load({str(tmp_path / "plain.hdf5")!r}).x
+print(type(x).__name__, "pandas" in sys.modules)
+"""
+    done = subprocess.run([sys.executable, "-c", reader], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["Series", "True"]
+
+
+def test_a_registry_copy_loads_the_pandas_family_on_its_own() -> None:
+    from jangada_like.registry import CodecRegistry, default_registry
+
+    reg = default_registry.copy()
+    assert reg.lookup_tag("pandas.DataFrame").tag == "pandas.DataFrame"
+    assert reg.find_type(pd.Timestamp) is reg.lookup_tag("pandas.Timestamp")
+    assert "pandas.Series" in reg.tags()
+    reg.unregister("pandas.Series")
+    assert reg.find_type(pd.Series) is None
+    assert default_registry.find_type(pd.Series) is not None
+    empty = CodecRegistry()
+    assert empty.find_type(pd.Series) is None

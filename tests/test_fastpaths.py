@@ -231,8 +231,11 @@ def test_in_page_cache_answers_as_mincore_does(tmp_path):
     assert _h5._in_page_cache(str(path), 700_000) is True
     assert _resident(path, 700_000)
     drop_cache(path)  # the benchmark's own eviction
-    expected = _resident(path, 700_000)  # False, unless this file system keeps the pages
-    assert _h5._in_page_cache(str(path), 700_000) is expected
+    # False, unless this file system keeps the pages; another process may read them back in
+    # between, so the answer must match mincore just before or just after it
+    before = _resident(path, 700_000)
+    got = _h5._in_page_cache(str(path), 700_000)
+    assert got in (before, _resident(path, 700_000))
 
 
 def test_in_page_cache_is_true_when_it_cannot_ask(tmp_path, monkeypatch):
