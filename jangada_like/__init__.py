@@ -17,6 +17,7 @@ from __future__ import annotations
 from . import codecs as _codecs  # registers the built-in codecs
 from . import errors
 from ._engine import MAX_DEPTH
+from ._h5 import set_memory_budget
 from ._version import __version__
 from .codecs.base import Codec
 from .codecs.stdlib import register_enum
@@ -47,5 +48,6 @@ __all__ = [
     "load",
     "register_codec",
     "register_enum",
+    "set_memory_budget",
     "sproperty",
 ]

@@ -281,24 +281,73 @@ def refuse_virtual(node: Any, ctx: Any) -> None:
             raise ctx.error(FileFormatError, reason, node.name)
 
 
+#: Bytes one eager read may need before it is refused (``None``: half the machine's physical
+#: memory).
+#: A tiny hostile file can declare 10**18 elements, or 3e8 list items that compress to 40 KB:
+#: what a read would build is estimated up front and refused if it exceeds this budget.
+MEMORY_BUDGET: int | None = None
+
+#: The least one Python object built from a stored item costs (a list slot and a small int, float
+#: or str): the estimate for datasets that become lists, tables of objects and the like.
+PYTHON_ITEM_BYTES = 40
+
+
+def set_memory_budget(nbytes: int | None) -> None:
+    """Set how many bytes one eager read may need before it is refused (``None``: the default,
+    half the machine's physical memory).
+
+    A read is estimated before it is made: an array's bytes, and for values that become Python
+    objects (lists, object tables) about :data:`PYTHON_ITEM_BYTES` more per item.  A file from a
+    stranger can declare far more than it holds; raise the budget only for files you trust.
+
+    Examples
+    --------
+    >>> import jangada_like
+    >>> jangada_like.set_memory_budget(64 * 2**30)  # a trusted 64 GiB load on a big machine
+    >>> jangada_like.set_memory_budget(None)        # back to half the physical memory
+    """
+    global MEMORY_BUDGET
+    if nbytes is not None and (not isinstance(nbytes, int) or isinstance(nbytes, bool) or nbytes < 0):
+        raise TypeError(f"set_memory_budget expects a number of bytes >= 0 or None, got {nbytes!r}")
+    MEMORY_BUDGET = nbytes
+
+
 def _memory_bytes() -> int:
+    if MEMORY_BUDGET is not None:
+        return MEMORY_BUDGET
     try:
-        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")) // 2
     except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
         return 1 << 40
 
 
-def check_readable(dset: h5py.Dataset, ctx: Any) -> None:
+def check_items(count: int, per_item: int, what: str, where: str, ctx: Any) -> None:
+    """Refuse to build ``count`` Python values of ``per_item`` bytes each beyond the budget."""
+    need = count * per_item
+    if need > _memory_bytes():
+        msg = f"{what} declares {count:,} items, about {need:,} bytes of Python objects, more than the "
+        msg += f"memory budget of {_memory_bytes():,} bytes (see "
+        msg += "jangada_like.set_memory_budget): if the file is genuine, raise the budget"
+        raise ctx.error(DatasetTooLargeError, msg, where)
+
+
+def check_readable(dset: h5py.Dataset, ctx: Any, *, python_items: bool = False) -> None:
     """Refuse to read a dataset eagerly that cannot fit in memory (a tiny hostile file can
-    declare 10**18 elements); lazy access still works."""
+    declare 10**18 elements); lazy access still works.  ``python_items``: each element becomes a
+    Python object, costing :data:`PYTHON_ITEM_BYTES` more."""
     try:
         count = math.prod(dset.shape) if dset.shape is not None else 0
     except TypeError:
         count = 0
-    nbytes = count * max(dset.dtype.itemsize, 1)
+    itemsize = max(dset.dtype.itemsize, 1)
+    if python_items:
+        check_items(count, itemsize + PYTHON_ITEM_BYTES, "a sequence dataset", dset.name, ctx)
+    nbytes = count * itemsize
     if nbytes > _memory_bytes():
-        msg = f"dataset of shape {dset.shape} ({nbytes:,} bytes) exceeds this machine's memory: "
-        msg += "open the file lazily (`with Cls(path, mode='r') as obj`) and read slices"
+        msg = f"dataset of shape {dset.shape} ({nbytes:,} bytes) exceeds the memory budget of "
+        msg += f"{_memory_bytes():,} bytes (jangada_like.set_memory_budget): "
+        msg += "open the file lazily (`with Cls(path, mode='r') as obj`) and read slices of arrays, "
+        msg += "or, if the file is genuine, raise the budget"
         raise ctx.error(DatasetTooLargeError, msg, dset.name)
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from jangada_like import Persistable, SerializableProperty
-from jangada_like.errors import FileFormatError, ReadOnlyError, UnsupportedTypeError
+from jangada_like.errors import DatasetTooLargeError, FileFormatError, ReadOnlyError, UnsupportedTypeError
 
 
 class Rec(Persistable):
@@ -303,3 +303,56 @@ def test_a_registry_copy_loads_the_pandas_family_on_its_own() -> None:
     assert default_registry.find_type(pd.Series) is not None
     empty = CodecRegistry()
     assert empty.find_type(pd.Series) is None
+
+
+# -- declared sizes against the memory budget ----------------------------------------------------
+
+
+@pytest.fixture
+def small_budget() -> Any:
+    import jangada_like
+
+    jangada_like.set_memory_budget(20_000)
+    yield
+    jangada_like.set_memory_budget(None)
+
+
+def test_a_tiny_file_declaring_billions_of_list_items_is_refused_up_front(tmp_path: Path) -> None:
+    path = tmp_path / "huge.hdf5"
+    Rec(x=[1, 2, 3]).save(path)
+    with h5py.File(path, "r+") as f:
+        attrs = dict(f["root/x"].attrs)
+        del f["root/x"]
+        ds = f["root"].create_dataset("x", shape=(3_000_000_000,), dtype="i8", chunks=(1 << 20,))
+        for key, value in attrs.items():
+            ds.attrs[key] = value
+    assert path.stat().st_size < 100_000
+    for opener in (Rec.load, lambda p: Rec(p, mode="r").__enter__().x):
+        with pytest.raises(DatasetTooLargeError) as info:
+            opener(path)
+        assert "3000000000" in str(info.value).replace(",", "") and "/root/x" in str(info.value)
+        assert "set_memory_budget" in str(info.value)
+
+
+def test_budget_applies_to_lists_tables_and_arrays(tmp_path: Path, small_budget: None) -> None:
+    path = tmp_path / "b.hdf5"
+    Rec(x=list(range(1000))).save(path)  # 1000 * (8 + 40) bytes > 20,000
+    with pytest.raises(DatasetTooLargeError, match="1,000 items"):
+        Rec.load(path)
+    Rec(x=[Item(a=i) for i in range(200)]).save(path)
+    with pytest.raises(DatasetTooLargeError, match="an object table declares 200 items"):
+        Rec.load(path)
+    Rec(x=np.zeros(4000)).save(path)
+    with pytest.raises(DatasetTooLargeError, match="32,000 bytes"):
+        Rec.load(path)
+    Rec(x=list(range(100))).save(path)  # within the budget
+    assert Rec.load(path).x == list(range(100))
+
+
+def test_set_memory_budget_rejects_nonsense() -> None:
+    import jangada_like
+
+    with pytest.raises(TypeError, match="number of bytes"):
+        jangada_like.set_memory_budget("1GB")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        jangada_like.set_memory_budget(-1)

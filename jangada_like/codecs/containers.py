@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import h5py
 import numpy as np
 
-from .._h5 import CONTAINER_ATTR, is_safe_name, write_attr
+from .._h5 import CONTAINER_ATTR, check_readable, is_safe_name, write_attr
 from ..errors import FileFormatError
 from .base import AttrNode, Codec
 
@@ -165,6 +165,7 @@ def _read_items(dset: h5py.Dataset, ctx: Any) -> list[Any]:
         msg = f"a sequence dataset needs 1-D data and {ITEM_ATTR} in {sorted(_ITEM_NAMES)}, "
         msg += f"found shape {dset.shape} and {item!r:.40}"
         raise ctx.error(FileFormatError, msg, dset.name)
+    check_readable(dset, ctx, python_items=True)
     if item == "str":
         if h5py.check_string_dtype(dset.dtype) is None:
             raise ctx.error(FileFormatError, "a str sequence must be a string dataset", dset.name)

@@ -23,7 +23,7 @@ from typing import Any, NoReturn
 import h5py
 import numpy as np
 
-from .._h5 import CONTAINER_ATTR, write_attr
+from .._h5 import CONTAINER_ATTR, PYTHON_ITEM_BYTES, check_items, str_attr, write_attr
 from ..errors import FileFormatError, FormatVersionError, ReadOnlyError
 from ..serializable import Serializable
 from .containers import _homogeneous
@@ -126,7 +126,6 @@ def _values(dset: h5py.Dataset, n: int, ctx: Any) -> list[Any]:
 
 def read_table(group: h5py.Group, ctx: Any) -> list[Any]:
     """Rebuild the list of objects of an object table."""
-    from .._h5 import str_attr
 
     tag = str_attr(group, "__item_class__", ctx)
     cls: Any = Serializable.class_for_tag(tag)
@@ -137,6 +136,9 @@ def read_table(group: h5py.Group, ctx: Any) -> list[Any]:
         raise ctx.error(FileFormatError, "an object table needs integer __length__", group.name) from None
     if n < 0 or n > 2**40:
         raise ctx.error(FileFormatError, f"bad table length {n}", group.name)
+    # every row becomes an object with a value per column: refuse a length no memory can hold
+    columns_count = len(group)
+    check_items(n, PYTHON_ITEM_BYTES * (4 + columns_count), "an object table", group.name, ctx)
     session = getattr(ctx, "session", None)
     lazy = cls is not None and session is not None and not session.writable and ctx.selection is None
     if lazy and version == cls.__jangada_version__:
