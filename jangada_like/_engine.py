@@ -33,7 +33,7 @@ from .errors import (
 )
 from .partial import NotLoaded, Selection
 from .properties import Deferred
-from .registry import CodecRegistry, default_registry
+from .registry import CodecRegistry, active_registry
 
 __all__ = ["MAX_DEPTH", "Context", "walk"]
 
@@ -161,7 +161,7 @@ class Context:
     ) -> None:
         self.file = file
         self.file_name = file_name or os.fspath(file.filename)
-        self.registry = registry or default_registry
+        self.registry = registry or getattr(session, "registry", None) or active_registry()
         self.lazy = lazy
         self.session = session
         self.strict = strict

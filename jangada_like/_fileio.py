@@ -46,7 +46,7 @@ from .errors import (
     NestingTooDeepError,
 )
 from .partial import Selection
-from .registry import default_registry
+from .registry import active_registry
 
 T = TypeVar("T")
 
@@ -408,6 +408,7 @@ def validate(obj: Any, name: str, shared: set[int] | None = None) -> int:
     depth of the tree.  Ids of values met more than once are added to ``shared``."""
     from .serializable import Serializable
 
+    registry = active_registry()
     stack: list[tuple[Any, str, str | None, int]] = [(obj, "/root", None, 1)]
     seen: set[int] = set()
     deepest = 0
@@ -422,9 +423,9 @@ def validate(obj: Any, name: str, shared: set[int] | None = None) -> int:
                 shared.add(id(value))
             continue
         seen.add(id(value))
-        codec = default_registry.find_type(type(value))
+        codec = registry.find_type(type(value))
         if codec is None:
-            default_registry.lookup_type(type(value), file=name, path=where, prop=prop)
+            registry.lookup_type(type(value), file=name, path=where, prop=prop)
             continue
         if isinstance(value, Serializable):
             cls = type(value)

@@ -32,6 +32,7 @@ from ._optional import pandas_types
 from .codecs.base import AttrNode
 from .errors import FileFormatError, JangadaError, ReadOnlyError
 from .proxy import ProxyDataset
+from .registry import CodecRegistry, active_registry
 
 MODES = ("r", "r+", "w", "a")
 T = TypeVar("T")
@@ -67,6 +68,7 @@ class Session:
         swmr: bool = False,
         strict: bool = False,
         values: dict[str, Any] | None = None,
+        registry: CodecRegistry | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -77,6 +79,7 @@ class Session:
         self.swmr = swmr
         self.strict = strict
         self.values = values or {}
+        self.registry = registry or active_registry()  # every read and write of this session
         self.file: h5py.File | None = None
         self.class_name = "Cls"
         self._lock: FileLock | None = None
@@ -535,12 +538,11 @@ class _Detached:
 
 def reopen_proxy(path: str, hdf5_path: str, tag: str) -> ProxyDataset:
     """Rebuild a pickled proxy as a read-only handle that opens the file when first used."""
-    from .registry import default_registry
 
     source = _Detached(path)
     proxy = ProxyDataset.__new__(ProxyDataset)
     proxy._source, proxy._path, proxy._file = source, hdf5_path, path
-    proxy._codec = default_registry.lookup_tag(tag, file=path, path=hdf5_path)
+    proxy._codec = active_registry().lookup_tag(tag, file=path, path=hdf5_path)
     return proxy
 
 

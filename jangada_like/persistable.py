@@ -28,12 +28,13 @@ from ._session import MODES, Session
 from .errors import ShapeMismatchError
 from .properties import SerializableProperty  # noqa: F401  (used by the doctests)
 from .proxy import ProxyDataset
+from .registry import CodecRegistry, use_registry
 from .serializable import Serializable
 
 __all__ = ["Persistable", "load"]
 
 P = TypeVar("P", bound="Persistable")
-_OPEN_OPTIONS = ("timeout", "swmr", "strict")
+_OPEN_OPTIONS = ("timeout", "swmr", "strict", "registry")
 
 
 def _with_extension(path: str | os.PathLike[str], extension: str) -> Path:
@@ -124,8 +125,9 @@ class Persistable(Serializable):
             ``'r'``, ``'r+'``, ``'w'`` or ``'a'``, as in h5py.
         **options
             ``timeout`` (seconds to wait for another writer, default 0), ``swmr`` (live
-            readers), ``strict`` (unknown classes raise), and, for ``'w'``/``'a'``, initial
-            property values.
+            readers), ``strict`` (unknown classes raise), ``registry`` (the
+            :class:`~jangada_like.CodecRegistry` of every read and write of the session), and,
+            for ``'w'``/``'a'``, initial property values.
 
         Examples
         --------
@@ -227,6 +229,7 @@ class Persistable(Serializable):
         timeout: float | None = 0,
         incremental: bool | None = None,
         durable: bool = False,
+        registry: CodecRegistry | None = None,
     ) -> Path:
         """Write the object to ``path`` atomically; return the path written.
 
@@ -243,7 +246,8 @@ class Persistable(Serializable):
         the file is cloned and only what changed is written into the clone (new or changed
         properties, the new rows of an array that grew), then renamed over the original, so it
         stays atomic.  ``incremental=False`` always writes a fresh file; ``True`` raises if an
-        incremental save is not possible.
+        incremental save is not possible.  ``registry`` is the
+        :class:`~jangada_like.CodecRegistry` to write with (default: the default registry).
 
         Examples
         --------
@@ -258,7 +262,8 @@ class Persistable(Serializable):
             raise FileExistsError(f"Path {target} already exists")
         if target.is_dir():
             raise IsADirectoryError(f"Path {target} is a directory")
-        save_file(self, target, timeout=timeout, incremental=incremental, durable=durable)
+        with use_registry(registry):
+            save_file(self, target, timeout=timeout, incremental=incremental, durable=durable)
         return target
 
     @classmethod
@@ -271,6 +276,7 @@ class Persistable(Serializable):
         only: Iterable[str] | None = None,
         exclude: Iterable[str] | None = None,
         swmr: bool = False,
+        registry: CodecRegistry | None = None,
     ) -> P:
         """Read a whole file; the object must be a ``cls`` (or a subclass).
 
@@ -281,21 +287,23 @@ class Persistable(Serializable):
         saving copies it from this file.  ``swmr=True`` reads a file that a writer has open with
         ``swmr=True`` without waiting for it: every array is a prefix the writer has flushed
         (series appended together may differ by the rows of the append in progress).
+        ``registry`` is the :class:`~jangada_like.CodecRegistry` to read with.
 
         Examples
         --------
         See the module docstring and :mod:`jangada_like.partial`.
         """
         expected = None if cls is Persistable else cls
-        found = load_file(
-            cls._existing(path),
-            expected,
-            strict=strict,
-            timeout=timeout,
-            only=only,
-            exclude=exclude,
-            swmr=swmr,
-        )
+        with use_registry(registry):
+            found = load_file(
+                cls._existing(path),
+                expected,
+                strict=strict,
+                timeout=timeout,
+                only=only,
+                exclude=exclude,
+                swmr=swmr,
+            )
         return found  # type: ignore[no-any-return]
 
     @classmethod
@@ -319,6 +327,7 @@ def load(
     only: Iterable[str] | None = None,
     exclude: Iterable[str] | None = None,
     swmr: bool = False,
+    registry: CodecRegistry | None = None,
 ) -> Any:
     """Load whatever object a file holds (module-level form of ``Persistable.load``).
 
@@ -331,4 +340,6 @@ def load(
     >>> load(path).text
     'hi'
     """
-    return Persistable.load(path, strict=strict, timeout=timeout, only=only, exclude=exclude, swmr=swmr)
+    return Persistable.load(
+        path, strict=strict, timeout=timeout, only=only, exclude=exclude, swmr=swmr, registry=registry
+    )

@@ -19,14 +19,16 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from .codecs.base import Codec
 from .errors import FileFormatError, UnsupportedTypeError
 
-__all__ = ["CodecRegistry", "default_registry", "register_codec"]
+__all__ = ["CodecRegistry", "active_registry", "default_registry", "register_codec", "use_registry"]
 
 C = TypeVar("C", bound=Codec)
 
@@ -212,6 +214,48 @@ class CodecRegistry:
 
 
 default_registry = CodecRegistry()
+
+# the registry of the save, load or open in progress in this thread (``registry=``)
+_ACTIVE: ContextVar[CodecRegistry | None] = ContextVar("jangada_like_registry", default=None)
+
+
+def active_registry() -> CodecRegistry:
+    """The registry the save, load or open in progress uses: its ``registry=``, else the default.
+
+    Examples
+    --------
+    >>> active_registry() is default_registry
+    True
+    """
+    return _ACTIVE.get() or default_registry
+
+
+@contextlib.contextmanager
+def use_registry(registry: CodecRegistry | None) -> Iterator[CodecRegistry]:
+    """Make ``registry`` (``None``: keep the current one) active for the ``with`` block.
+
+    ``save``, ``load`` and sessions take ``registry=`` and do this themselves; a session keeps the
+    registry it was opened with for all its later reads and writes.
+
+    Examples
+    --------
+    >>> reg = default_registry.copy()
+    >>> with use_registry(reg):
+    ...     active_registry() is reg
+    True
+    >>> active_registry() is default_registry
+    True
+    """
+    if registry is None:
+        yield active_registry()
+        return
+    if not isinstance(registry, CodecRegistry):
+        raise TypeError(f"registry= expects a CodecRegistry, got {type(registry).__name__}")
+    token = _ACTIVE.set(registry)
+    try:
+        yield registry
+    finally:
+        _ACTIVE.reset(token)
 
 
 def register_codec(codec: C, *, replace: bool = False) -> C:

@@ -368,9 +368,9 @@ class Serializable(metaclass=SerializableMetatype):
         >>> Serializable.serialize(Box())["x"]
         (1, 2)
         """
-        from .registry import default_registry
+        from .registry import active_registry
 
-        return _serialize(obj, is_copy, default_registry.has_codec, {})
+        return _serialize(obj, is_copy, active_registry().has_codec, {})
 
     @staticmethod
     def deserialize(data: Any) -> Any:
