@@ -14,8 +14,8 @@ True
 
 from __future__ import annotations
 
-from . import codecs as _codecs  # registers the built-in codecs
 from . import errors
+from . import registry as _registry  # builds the default registry of the built-in codecs
 from ._engine import MAX_DEPTH
 from ._h5 import set_memory_budget
 from ._version import __version__
@@ -28,7 +28,7 @@ from .proxy import ProxyDataset
 from .registry import CodecRegistry, default_registry, register_codec
 from .serializable import Serializable, SerializableMetatype, check_types, get_full_qualified_name
 
-del _codecs
+del _registry
 
 __all__ = [
     "MAX_DEPTH",

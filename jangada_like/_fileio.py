@@ -32,10 +32,11 @@ from ._incremental import file_stamp, incremental_possible, update_file
 from ._locking import FileLock, lock_holders
 from ._recovery import recover
 from ._version import __version__
-from .codecs.base import AttrNode
+from .codecs.base import AttrNode, Codec
 from .codecs.containers import remembering_kinds
 from .codecs.nested import stored_version
 from .codecs.numpy_ import NdarrayCodec
+from .codecs.tables import _values as table_cells
 from .errors import (
     ClassMismatchError,
     FileFormatError,
@@ -45,8 +46,8 @@ from .errors import (
     MissingRootError,
     NestingTooDeepError,
 )
-from .partial import Selection
-from .registry import active_registry
+from .partial import NotLoaded, Selection
+from .registry import active_registry, default_registry
 
 T = TypeVar("T")
 
@@ -485,3 +486,33 @@ def _fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+class NotLoadedCodec(Codec):
+    """Saving a partially loaded object: copy what was not loaded from its file.
+
+    It lives in the file layer, not among the codecs, because it opens another file (the one
+    the object was loaded from) and reads it through a door of its own.
+    """
+
+    tag = "not-loaded"
+    types = (NotLoaded,)
+
+    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+        with open_h5(value.file, "r") as src:
+            group_path, _, member = value.path.rpartition("/")
+            source = Context(src, file_name=value.file, registry=ctx.registry)
+            node = source.member(src[group_path or "/"], member)
+            if value.row is not None:
+                cells = table_cells(node, node.shape[0], source)
+                ctx.encode(cells[value.row], parent, name)
+            elif isinstance(node, (h5py.Dataset, h5py.Group)):
+                parent.copy(node, name)  # HDF5 object copy: no decoding
+            else:
+                ctx.encode(source.decode(node), parent, name)
+
+    def decode(self, node: Any, ctx: Any) -> Any:  # pragma: no cover - never written as a tag
+        raise ctx.error(FileFormatError, "not-loaded markers are never stored")
+
+
+default_registry.register(NotLoadedCodec())

@@ -106,6 +106,16 @@ class Session:
         if self.swmr and self.file is not None:
             proxy._dset.flush()
 
+    def door(self) -> Context:
+        """The checked context the codecs of this session's proxies read and convert through
+        (one per open file: a reopened SWMR file gets a new one)."""
+        door = self.__dict__.get("_door")
+        if door is None or door.file is not self.file:
+            assert self.file is not None
+            door = Context(self.file, session=self, lazy=True, strict=self.strict, file_name=self.path)
+            self.__dict__["_door"] = door
+        return door
+
     def flush(self) -> None:
         if self.is_open and self.writable:
             self._write_changed_in_place()
@@ -518,6 +528,7 @@ class _Detached:
         self.path = path
         self.class_name = "Cls"
         self._file: h5py.File | None = None
+        self._door: Context | None = None
 
     @property
     def is_open(self) -> bool:
@@ -531,6 +542,13 @@ class _Detached:
 
     def touched(self, proxy: ProxyDataset) -> None:
         return None
+
+    def door(self) -> Context:
+        """The checked context the codecs of this source's proxies read through."""
+        if self._door is None or self._door.file is not self._file:
+            assert self._file is not None
+            self._door = Context(self._file, lazy=True, file_name=self.path)
+        return self._door
 
     def flush(self) -> None:
         return None

@@ -95,7 +95,7 @@ class ProxyDataset:
     @property
     def dtype(self) -> Any:
         """The dtype values come back as (e.g. ``datetime64[ns]`` for a DatetimeIndex)."""
-        return self._codec.logical_dtype(self.dataset)
+        return self._codec.logical_dtype(self.dataset, self._source.door())
 
     @property
     def ndim(self) -> int:
@@ -145,7 +145,7 @@ class ProxyDataset:
         if self._plain_dtype(dset) is not None and not (isinstance(key, tuple) and not key):
             out = dset[key]  # stored as it is read: no conversion, no attribute to consult
         else:
-            out = self._codec.read_slice(dset, key)
+            out = self._codec.read_slice(dset, key, self._source.door())
         return out if order is None else out[order]
 
     def _rows_table(self, dset: h5py.Dataset) -> Any:
@@ -296,7 +296,7 @@ class ProxyDataset:
 
     def _convert(self, value: Any, dset: h5py.Dataset, *, cast: bool) -> np.ndarray:
         try:
-            arr = np.asarray(self._codec.convert_for_write(value, dset))
+            arr = np.asarray(self._codec.convert_for_write(value, dset, self._source.door()))
         except (TypeError, ValueError) as exc:
             msg = f"cannot convert {type(value).__name__} for this dataset: {exc}"
             raise CastingError(msg, file=self._file, path=self._path) from None

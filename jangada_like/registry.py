@@ -25,8 +25,13 @@ from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
+import numpy as np
+
+from .codecs import containers, nested, numpy_, scalars, stdlib
 from .codecs.base import Codec
+from .codecs.custom import REFUSED_PRIMITIVES, DatasetTypeCodec, PrimitiveCodec
 from .errors import FileFormatError, UnsupportedTypeError
+from .serializable import Serializable
 
 __all__ = ["CodecRegistry", "active_registry", "default_registry", "register_codec", "use_registry"]
 
@@ -50,6 +55,9 @@ class CodecRegistry:
         self._cache: dict[type, Codec | None] = {}
         # lazy families: top-level module name -> (tag prefix, loader returning the codecs)
         self._pending: dict[str, tuple[str, Callable[[], Iterable[Codec]]]] = {}
+        # jangada's registrations: type -> the codec made for it (None: an existing codec serves)
+        self._primitives: dict[type, Codec | None] = {}
+        self._datasets: dict[type, Codec | None] = {}
         self._lock = threading.RLock()
 
     def register_lazy(self, module: str, tag_prefix: str, load: Callable[[], Iterable[Codec]]) -> None:
@@ -210,10 +218,81 @@ class CodecRegistry:
             new._by_tag = dict(self._by_tag)
             new._predicates = list(self._predicates)
             new._pending = dict(self._pending)
+            new._primitives = dict(self._primitives)
+            new._datasets = dict(self._datasets)
         return new
+
+    # -- jangada's registrations (``Serializable.register_primitive_type`` and friends) --------
+
+    def register_primitive_type(self, t: type) -> None:
+        """Store values of ``t`` as attributes as h5py accepts them, rebuilt with ``t(raw)``.
+
+        Examples
+        --------
+        >>> class Celsius(float): pass
+        >>> reg = default_registry.copy()
+        >>> reg.register_primitive_type(Celsius)
+        >>> Celsius in reg.primitive_types(), Celsius in default_registry.primitive_types()
+        (True, False)
+        """
+        if not isinstance(t, type) or issubclass(t, (*REFUSED_PRIMITIVES, Serializable)):
+            raise TypeError(f"Cannot register {t!r} as primitive type: it is a container or Serializable")
+        with self._lock:
+            if t in self._primitives:
+                return
+            codec = None if self.find_type(t) is not None else PrimitiveCodec(t)
+            if codec is not None:
+                self.register(codec, replace=True)
+            self._primitives[t] = codec
+
+    def register_dataset_type(
+        self, t: type, disassemble: Callable[..., Any], assemble: Callable[..., Any]
+    ) -> None:
+        """Store values of ``t`` as a dataset: ``disassemble(value) -> (array, attrs)`` and
+        ``assemble(array, attrs) -> value`` (see :meth:`Serializable.register_dataset_type`)."""
+        if not isinstance(t, type) or not callable(disassemble) or not callable(assemble):
+            raise TypeError("register_dataset_type(t, disassemble, assemble) needs a type and two callables")
+        with self._lock:
+            codec = DatasetTypeCodec(t, disassemble, assemble)
+            self.register(codec, replace=True)
+            self._datasets[t] = codec
+            self._primitives.setdefault(t, None)
+
+    def remove_custom_type(self, t: type, *, dataset: bool) -> None:
+        """Undo :meth:`register_primitive_type` (``dataset=False``) or
+        :meth:`register_dataset_type` (``dataset=True``); no error if ``t`` was not registered."""
+        with self._lock:
+            for table in (self._datasets, self._primitives) if dataset else (self._primitives,):
+                codec = table.pop(t, None)
+                if codec is not None:
+                    self.unregister(codec)
+
+    def primitive_types(self) -> list[type]:
+        """Built-in scalar types plus every registered primitive type."""
+        builtin = [str, int, float, complex, bool, bytes, np.generic]
+        extra = [t for t in self._primitives if t not in builtin]
+        return [*builtin, *extra] + [t for t in (type(None),) if self.find_type(t)]
+
+    def dataset_types(self) -> list[type]:
+        """Built-in array types plus every registered dataset type."""
+        import pandas as pd  # the answer names pandas types: only this question imports pandas
+
+        return [np.ndarray, pd.Timestamp, pd.DatetimeIndex, *self._datasets]
 
 
 default_registry = CodecRegistry()
+for _module in (scalars, containers, numpy_, stdlib, nested):
+    for _codec in _module.CODECS:
+        default_registry.register(_codec)
+
+
+def _pandas_codecs() -> Iterable[Codec]:
+    from .codecs import pandas_  # documented lazy import: pandas loads on first use
+
+    return pandas_.CODECS
+
+
+default_registry.register_lazy("pandas", "pandas.", _pandas_codecs)
 
 # the registry of the save, load or open in progress in this thread (``registry=``)
 _ACTIVE: ContextVar[CodecRegistry | None] = ContextVar("jangada_like_registry", default=None)

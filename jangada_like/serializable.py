@@ -175,16 +175,16 @@ class SerializableMetatype(ABCMeta):
     @property
     def primitive_types(cls) -> list[type]:
         """Types registered with ``register_primitive_type`` (and the built-in scalar types)."""
-        from .codecs.custom import primitive_types
+        from .registry import default_registry  # documented: the registry sits above this layer
 
-        return primitive_types()
+        return default_registry.primitive_types()
 
     @property
     def dataset_types(cls) -> list[type]:
         """Types registered with ``register_dataset_type`` (and the built-in array types)."""
-        from .codecs.custom import dataset_types
+        from .registry import default_registry  # documented: the registry sits above this layer
 
-        return dataset_types()
+        return default_registry.dataset_types()
 
     @property
     def serializable_properties(cls) -> dict[str, SerializableProperty[Any]]:
@@ -399,16 +399,16 @@ class Serializable(metaclass=SerializableMetatype):
         ...
         TypeError: Cannot register <class 'list'> as primitive type: it is a container or Serializable
         """
-        from .codecs.custom import register_primitive_type
+        from .registry import default_registry
 
-        register_primitive_type(t)
+        default_registry.register_primitive_type(t)
 
     @classmethod
     def remove_primitive_type(cls, t: type) -> None:
         """Forget a type registered with :meth:`register_primitive_type` (no error if absent)."""
-        from .codecs.custom import remove_custom_type
+        from .registry import default_registry
 
-        remove_custom_type(t, dataset=False)
+        default_registry.remove_custom_type(t, dataset=False)
 
     @classmethod
     def is_primitive_type(cls, t: type) -> bool:
@@ -434,16 +434,16 @@ class Serializable(metaclass=SerializableMetatype):
         True
         >>> Serializable.remove_dataset_type(Vec)
         """
-        from .codecs.custom import register_dataset_type
+        from .registry import default_registry
 
-        register_dataset_type(t, disassemble, assemble)
+        default_registry.register_dataset_type(t, disassemble, assemble)
 
     @classmethod
     def remove_dataset_type(cls, t: type) -> None:
         """Forget a type registered with :meth:`register_dataset_type` (no error if absent)."""
-        from .codecs.custom import remove_custom_type
+        from .registry import default_registry
 
-        remove_custom_type(t, dataset=True)
+        default_registry.remove_custom_type(t, dataset=True)
 
     @classmethod
     def is_dataset_type(cls, t: type) -> bool:

@@ -96,3 +96,21 @@ def test_a_copy_is_isolated_both_ways(plugin: CodecRegistry) -> None:
 def test_registry_must_be_a_registry(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="CodecRegistry"):
         Ratio().save(tmp_path / "x.hdf5", registry={})  # type: ignore[arg-type]
+
+
+class Vec:
+    def __init__(self, xs: Any) -> None:
+        self.xs = np.asarray(xs, dtype=float)
+
+
+def test_jangada_registrations_live_in_one_registry_and_copies_isolate_them(tmp_path: Path) -> None:
+    reg = default_registry.copy()
+    reg.register_dataset_type(Vec, lambda v: (v.xs, {}), lambda arr, attrs: Vec(arr))
+    path = tmp_path / "v.hdf5"
+    Ratio(data=Vec([1.0, 2.0])).save(path, registry=reg)
+    assert Ratio.load(path, registry=reg).data.xs.tolist() == [1.0, 2.0]
+    assert Vec in reg.dataset_types() and Vec not in default_registry.dataset_types()
+    with pytest.raises(UnsupportedTypeError, match="Vec"):
+        Ratio(data=Vec([1.0])).save(tmp_path / "w.hdf5")
+    reg.remove_custom_type(Vec, dataset=True)
+    assert reg.find_type(Vec) is None

@@ -15,7 +15,6 @@ import numpy as np
 from .._h5 import CLASS_ATTR, CONTAINER_ATTR, VERSION_ATTR, str_attr
 from ..errors import FileFormatError, FormatVersionError, UnknownClassError, UnknownClassWarning
 from ..generic import GenericRecord
-from ..partial import NotLoaded
 from ..proxy import ProxyDataset
 from ..serializable import Serializable
 from .base import Codec
@@ -107,34 +106,6 @@ class ProxyCodec(Codec):
         raise ctx.error(FileFormatError, "proxies are never stored as such")
 
 
-class NotLoadedCodec(Codec):
-    """Saving a partially loaded object: copy what was not loaded from its file."""
-
-    tag = "not-loaded"
-    types = (NotLoaded,)
-
-    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
-        from .._engine import Context
-        from .._fileio import open_h5
-
-        with open_h5(value.file, "r") as src:
-            group_path, _, member = value.path.rpartition("/")
-            source = Context(src, file_name=value.file)
-            node = source.member(src[group_path or "/"], member)
-            if value.row is not None:
-                from .tables import _values
-
-                cells = _values(node, node.shape[0], source)
-                ctx.encode(cells[value.row], parent, name)
-            elif isinstance(node, (h5py.Dataset, h5py.Group)):
-                parent.copy(node, name)  # HDF5 object copy: no decoding
-            else:
-                ctx.encode(source.decode(node), parent, name)
-
-    def decode(self, node: Any, ctx: Any) -> Any:  # pragma: no cover - never written as a tag
-        raise ctx.error(FileFormatError, "not-loaded markers are never stored")
-
-
 class TableRowsCodec(Codec):
     """Saving an object that holds the rows of a read-only lazy table: write them as a list."""
 
@@ -155,4 +126,4 @@ class TableRowsCodec(Codec):
         raise ctx.error(FileFormatError, "table rows are stored as lists")
 
 
-CODECS = (ObjectCodec(), RecordCodec(), ProxyCodec(), NotLoadedCodec(), TableRowsCodec())
+CODECS = (ObjectCodec(), RecordCodec(), ProxyCodec(), TableRowsCodec())

@@ -144,11 +144,12 @@ class NdarrayCodec(Codec):
             return ctx.session.proxy(node, self)
         return np.asarray(read(node))
 
-    def read_slice(self, dset: h5py.Dataset, key: Any) -> Any:
-        """Used by :class:`ProxyDataset`: read and convert ``dset[key]``."""
+    def read_slice(self, dset: h5py.Dataset, key: Any, ctx: Any) -> Any:
+        """Used by :class:`ProxyDataset`: read and convert ``dset[key]`` (``ctx``: the session's
+        door, for codecs that consult attributes)."""
         return read(dset, key)
 
-    def convert_for_write(self, value: Any, dset: h5py.Dataset) -> np.ndarray:
+    def convert_for_write(self, value: Any, dset: h5py.Dataset, ctx: Any) -> np.ndarray:
         """Used by :class:`ProxyDataset`: map values to the dataset's stored dtype."""
         dtype = stored_dtype(dset)
         arr = np.asarray(value)
@@ -158,7 +159,7 @@ class NdarrayCodec(Codec):
             return arr.astype(dtype).astype(object)
         return arr
 
-    def logical_dtype(self, dset: h5py.Dataset) -> np.dtype[Any]:
+    def logical_dtype(self, dset: h5py.Dataset, ctx: Any) -> np.dtype[Any]:
         """The dtype users see."""
         return stored_dtype(dset)
 

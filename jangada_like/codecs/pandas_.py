@@ -154,15 +154,10 @@ class _InstantCodec(Codec):
                 pass
         return index
 
-    def read_slice(self, dset: h5py.Dataset, key: Any) -> Any:
-        from .._engine import Context
+    def read_slice(self, dset: h5py.Dataset, key: Any, ctx: Any) -> Any:
+        return self.assemble(dset, dset[key], ctx)
 
-        return self.assemble(dset, dset[key], Context(dset.file))
-
-    def convert_for_write(self, value: Any, dset: h5py.Dataset) -> np.ndarray:
-        from .._engine import Context
-
-        ctx = Context(dset.file)
+    def convert_for_write(self, value: Any, dset: h5py.Dataset, ctx: Any) -> np.ndarray:
         unit: Any = _unit(dset, ctx)
         tz = _attr_str(dset, "timezone", ctx)
         if self.kind == "timedelta":
@@ -178,10 +173,7 @@ class _InstantCodec(Codec):
         values = stamps.asi8
         return values.reshape(np.shape(value)) if np.ndim(value) else values[0]
 
-    def logical_dtype(self, dset: h5py.Dataset) -> Any:
-        from .._engine import Context
-
-        ctx = Context(dset.file)
+    def logical_dtype(self, dset: h5py.Dataset, ctx: Any) -> Any:
         unit: Any = _unit(dset, ctx)  # Any: pandas-stubs 2.x accept only "ns" here
         tz = _attr_str(dset, "timezone", ctx)
         if self.kind == "timedelta":
