@@ -48,6 +48,7 @@ from .errors import (
 )
 from .partial import NotLoaded, Selection
 from .registry import active_registry, default_registry
+from .serializable import Serializable
 
 T = TypeVar("T")
 
@@ -206,8 +207,6 @@ def _decode_root(root: h5py.Group, ctx: Context, into: Any) -> Any:
 
 
 def _check_class(root: h5py.Group, ctx: Context, expected: type | None) -> None:
-    from .serializable import Serializable
-
     if expected is None or expected is Serializable:
         return
     tag = str_attr(root, CLASS_ATTR, ctx)
@@ -407,8 +406,6 @@ def _save_file(obj: Any, path: Path, timeout: float | None, incremental: bool | 
 def validate(obj: Any, name: str, shared: set[int] | None = None) -> int:
     """Check that every value in the tree has a codec before any file is touched; return the
     depth of the tree.  Ids of values met more than once are added to ``shared``."""
-    from .serializable import Serializable
-
     registry = active_registry()
     stack: list[tuple[Any, str, str | None, int]] = [(obj, "/root", None, 1)]
     seen: set[int] = set()

@@ -19,9 +19,10 @@ import numpy as np
 
 from ._compare import values_equal
 from ._engine import Context
-from ._h5 import CLASS_ATTR, LIBRARY_ATTR, ROOT
+from ._h5 import CLASS_ATTR, LIBRARY_ATTR, ROOT, read_all
 from ._version import __version__
 from .partial import NotLoaded
+from .serializable import Serializable
 
 __all__ = ["file_stamp", "incremental_possible", "update_file"]
 
@@ -82,8 +83,6 @@ def _update_object(obj: Any, group: h5py.Group, ctx: Context) -> None:
 
 
 def _nested_object(value: Any, node: Any) -> bool:
-    from .serializable import Serializable
-
     if not isinstance(value, Serializable) or not isinstance(node, h5py.Group):
         return False
     return node.attrs.get(CLASS_ATTR) == type(value).__jangada_tag__
@@ -98,8 +97,6 @@ def _grown(value: Any, dset: h5py.Dataset, ctx: Context) -> bool:
     n = dset.shape[0]
     if value.dtype != dset.dtype or value.shape[1:] != dset.shape[1:] or value.shape[0] <= n:
         return False
-    from ._h5 import read_all
-
     if not values_equal(read_all(dset), value[:n]):
         return False
     dset.resize(value.shape[0], axis=0)

@@ -30,9 +30,11 @@ from ._h5 import ROOT, TYPES_ATTR, attr_names
 from ._locking import FileLock
 from ._optional import pandas_types
 from .codecs.base import AttrNode
+from .codecs.tables import column
 from .errors import FileFormatError, JangadaError, ReadOnlyError
 from .proxy import ProxyDataset
 from .registry import CodecRegistry, active_registry
+from .serializable import Serializable
 
 MODES = ("r", "r+", "w", "a")
 T = TypeVar("T")
@@ -280,8 +282,6 @@ class Session:
         """An assignment to an object of a table: write the cell, or the whole table again."""
         if not self.is_open:
             return
-        from .codecs.tables import column
-
         assert self.file is not None
         table = self.file[table_path]
         dset = table.get(name)
@@ -351,8 +351,6 @@ class Session:
 
     def _adopt(self, ctx: Context) -> None:
         """Attach the objects just written, and turn their array properties into proxies."""
-        from .serializable import Serializable
-
         for path, value in list(ctx._written.values()):
             if isinstance(value, Serializable) and id(value) not in self._objects:
                 self.attach(value, path)
@@ -439,8 +437,6 @@ def _any_depth(fn: Callable[..., T], *args: Any) -> T:
 
 
 def _is_handle(value: Any) -> bool:
-    from .serializable import Serializable
-
     return isinstance(value, (ProxyDataset, Serializable))
 
 

@@ -26,8 +26,9 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ._compare import values_equal
-from .errors import UnsupportedTypeError
-from .properties import Deferred, SerializableProperty
+from .errors import FormatVersionError, UnsupportedTypeError
+from .generic import make_record
+from .properties import STORAGE_OPTIONS, Deferred, SerializableProperty
 
 __all__ = ["Serializable", "SerializableMetatype", "check_types", "get_full_qualified_name"]
 
@@ -118,8 +119,6 @@ class SerializableMetatype(ABCMeta):
             raise TypeError(msg)
         cls = super().__new__(mcls, name, bases, namespace, **kwargs)
         if storage is not None:
-            from .properties import STORAGE_OPTIONS
-
             unknown = set(storage) - set(STORAGE_OPTIONS)
             if unknown:
                 raise TypeError(f"class {name}: unknown storage options {sorted(unknown)}")
@@ -489,8 +488,6 @@ class Serializable(metaclass=SerializableMetatype):
         cls, values: dict[str, Any], version: int, *, path: str | None = None, file: str | None = None
     ) -> dict[str, Any]:
         """Apply the registered migrations from ``version`` up to the class version."""
-        from .errors import FormatVersionError
-
         table = cls.__dict__.get("_jl_migrations_", {})
         data = dict(values)
         for step in range(version, cls.__jangada_version__):
@@ -546,8 +543,6 @@ def _deserialize(data: Any) -> Any:
         name = rest.pop("__class__")
         cls: Any = Serializable.class_for_tag(name)
         if cls is None:
-            from .generic import make_record
-
             return make_record(name, {k: _deserialize(v) for k, v in rest.items()})
         obj = cls.__new__(cls)
         obj._initialize_from_data(rest)

@@ -21,20 +21,12 @@ import numpy as np
 from .._h5 import CONTAINER_ATTR, check_readable, is_safe_name, write_attr
 from ..errors import FileFormatError
 from .base import AttrNode, Codec
+from .items import _ITEM_NAMES, _ITEM_TYPES, ITEM_ATTR, _homogeneous
+from .tables import read_table, table_columns, write_table
 
-ITEM_ATTR = "__item_type__"
 KEYS_ATTR = "__keys__"
 #: dicts with more keys than this use the columnar ``dict.items`` layout
 NAMED_DICT_LIMIT = 512
-
-_ITEM_TYPES: dict[type, tuple[str, Any]] = {
-    bool: ("bool", np.bool_),
-    int: ("int", np.int64),
-    float: ("float", np.float64),
-    complex: ("complex", np.complex128),
-    str: ("str", h5py.string_dtype()),
-}
-_ITEM_NAMES = {name for name, _ in _ITEM_TYPES.values()}
 
 
 _kinds = threading.local()
@@ -66,34 +58,6 @@ def _kind_of(items: Any) -> tuple[str, Any] | None:
     return spec
 
 
-def _homogeneous(items: Any) -> tuple[str, Any] | None:
-    """``(item type name, dtype)`` when every item of the list, tuple or set ``items`` has one
-    scalar type a dataset can hold.
-
-    Written with builtins that loop in C: long lists are the common case.
-    """
-    if not items:
-        return None
-    kinds = set(map(type, items))
-    if len(kinds) != 1:
-        return None
-    first = kinds.pop()
-    spec = _ITEM_TYPES.get(first)
-    if spec is None:
-        return None
-    if first is int and not (min(items) >= -(2**63) and max(items) < 2**63):
-        return None
-    if first is str:
-        text = "\x00".join(items)
-        if text.count("\x00") != len(items) - 1:
-            return None  # an item holds NUL, which HDF5 strings cannot
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            return None
-    return spec
-
-
 class SequenceCodec(Codec):
     tag = "list"
     read_tags = ("tuple", "set", "frozenset", "object.table")
@@ -109,8 +73,6 @@ class SequenceCodec(Codec):
         items = value if tag == "list" else list(value)
         spec = _kind_of(value)
         if tag == "list" and spec is None:
-            from .tables import table_columns, write_table
-
             columns = table_columns(items, ctx)
             if columns is not None:
                 ctx.remember(value, write_table(items, columns, parent, name, ctx))
@@ -129,8 +91,6 @@ class SequenceCodec(Codec):
     def decode(self, node: Any, ctx: Any) -> Any:
         tag = ctx.node_tag(node)
         if tag == "object.table" and isinstance(node, h5py.Group):
-            from .tables import read_table
-
             return read_table(node, ctx)
         kind = self._types.get(tag, list)
         if isinstance(node, h5py.Dataset):

@@ -18,6 +18,7 @@ from ..generic import GenericRecord
 from ..proxy import ProxyDataset
 from ..serializable import Serializable
 from .base import Codec
+from .tables import TableRows
 
 
 class ObjectCodec(Codec):
@@ -112,8 +113,6 @@ class TableRowsCodec(Codec):
     tag = "table-rows"
 
     def matches(self, tp: type) -> bool:
-        from .tables import TableRows
-
         return issubclass(tp, TableRows)
 
     def children(self, value: Any) -> Any:

@@ -15,7 +15,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .._h5 import DATASET_ATTR, attr_or_none, read_all, write_attr
+from .._h5 import DATASET_ATTR, attr_or_none, create_dataset, read_all, write_attr
 from ..errors import FileFormatError, UnsupportedTypeError
 from .base import AttrNode, Codec
 
@@ -112,8 +112,6 @@ def write_array(arr: np.ndarray, parent: h5py.Group, name: str, tag: str, ctx: A
     """Create a dataset for ``arr`` tagged ``tag`` (shared by every array-like codec)."""
     stored, attrs = to_stored(arr, ctx)
     if stored.dtype == object:
-        from .._h5 import create_dataset
-
         dset = create_dataset(parent, name, stored.astype(h5py.string_dtype()), ctx.storage)
         write_attr(dset, DATASET_ATTR, tag)
     else:

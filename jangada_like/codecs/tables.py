@@ -25,12 +25,13 @@ import numpy as np
 
 from .._h5 import CONTAINER_ATTR, PYTHON_ITEM_BYTES, check_items, str_attr, write_attr
 from ..errors import FileFormatError, FormatVersionError, ReadOnlyError
+from ..generic import make_record
+from ..partial import NotLoaded
 from ..serializable import Serializable
-from .containers import _homogeneous
+from .items import ITEM_ATTR, _homogeneous
 
 TABLE_MIN = 8
 ROW_LIMIT = 4096
-ITEM_ATTR = "__item_type__"
 
 
 def column(
@@ -152,15 +153,11 @@ def read_table(group: h5py.Group, ctx: Any) -> list[Any]:
     for name in ctx.member_names(group):
         sub = ctx.selection.child(name) if ctx.selection is not None else None
         if sub is False:
-            from ..partial import NotLoaded
-
             where = f"{group.name}/{name}"
             columns[name] = [NotLoaded(ctx.file_name, where, f"{tag}.{name}", row=i) for i in range(n)]
         else:
             columns[name] = _values(ctx.child(group, name), n, ctx)
     if cls is None:
-        from ..generic import make_record
-
         out.extend(make_record(tag, {k: v[i] for k, v in columns.items()}) for i in range(n))
         return out
     if version > cls.__jangada_version__:
