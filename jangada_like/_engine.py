@@ -164,6 +164,8 @@ class Context:
         self.registry = registry or getattr(session, "registry", None) or active_registry()
         self.lazy = lazy
         self.session = session
+        #: small datasets may be contiguous (set by saves writing format 2; sessions keep chunks)
+        self.compact = False
         self.strict = strict
         self.prop: str | None = None
         self.storage: dict[str, Any] = {}
@@ -306,11 +308,13 @@ class Context:
         tag: str,
         *,
         fillvalue: Any = None,
+        growable: bool = False,
         **attrs: Any,
     ) -> h5py.Dataset:
-        """Create a chunked dataset resizable along axis 0 (0-d data: a scalar dataset)."""
+        """Create a chunked dataset resizable along axis 0 (0-d data: a scalar dataset); small
+        data is contiguous in a save that allows it (:attr:`compact`) unless ``growable``."""
         storage = self.storage if fillvalue is None else {**self.storage, "fillvalue": fillvalue}
-        dset = _h5.create_dataset(parent, name, data, storage)
+        dset = _h5.create_dataset(parent, name, data, storage, compact=self.compact and not growable)
         _h5.write_attr(dset, DATASET_ATTR, tag)
         for key, value in attrs.items():
             if value is not None:

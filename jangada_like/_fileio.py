@@ -396,6 +396,7 @@ def _save_file(obj: Any, path: Path, timeout: float | None, incremental: bool | 
         else:
             with open_h5(tmp, "w") as f:
                 ctx = Context(f, file_name=os.fspath(path))
+                ctx.compact = True  # a fresh file of this format: small values contiguous
                 ctx.shared = shared
                 encode_root(obj, f, ctx, deep=depth > SHALLOW_DEPTH)
     if hasattr(obj, "__dict__"):

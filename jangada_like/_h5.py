@@ -20,7 +20,8 @@ VERSION_ATTR = "__class_version__"
 
 FORMAT_ATTR = "jangada_like_format"
 LIBRARY_ATTR = "jangada_like_version"
-FORMAT_VERSION = 1
+#: 2: small arrays and sequences written by a save may be contiguous datasets (see docs/format.rst)
+FORMAT_VERSION = 2
 ROOT = "root"
 
 #: attributes larger than this many bytes go to datasets (HDF5 object headers stay small)
@@ -30,6 +31,9 @@ CHUNK_MIN_BYTES = 16 * 1024
 #: chunk size of datasets created with no rows (series that will grow by appends)
 EMPTY_CHUNK_BYTES = 256 * 1024
 CHUNK_MAX_BYTES = 4 * 1024 * 1024
+#: a save stores non-empty data smaller than this as a contiguous dataset (format 2): no chunk to
+#: fill, no chunk index; the first append converts it to a chunked, resizable one
+SMALL_BYTES = 16 * 1024
 
 _IMPLIED = {
     np.dtype("int64"): "int",
@@ -375,11 +379,17 @@ def growth_chunks(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
     return (rows, *trailing)
 
 
-def create_dataset(parent: h5py.Group, name: str, data: np.ndarray, storage: dict[str, Any]) -> h5py.Dataset:
-    """Create ``parent[name]`` from ``data``: chunked and resizable along axis 0 unless 0-d."""
+def create_dataset(
+    parent: h5py.Group, name: str, data: np.ndarray, storage: dict[str, Any], *, compact: bool = False
+) -> h5py.Dataset:
+    """Create ``parent[name]`` from ``data``: chunked and resizable along axis 0 unless 0-d, or,
+    with ``compact`` (a save of format 2), contiguous when it is small, not empty and has no storage
+    options (:data:`SMALL_BYTES`)."""
     if data.ndim == 0:
         return parent.create_dataset(name, data=data)
     options: dict[str, Any] = {k: v for k, v in storage.items() if v is not None}
+    if compact and not options and 0 < data.nbytes < SMALL_BYTES:
+        return parent.create_dataset(name, data=data)
     chunks = options.pop("chunks", None)
     if chunks is None or chunks is True:
         chunks = growth_chunks(data.shape, data.dtype.itemsize)
@@ -693,3 +703,22 @@ def read_all(dset: h5py.Dataset) -> np.ndarray:
             finally:
                 table.close()
     return dset[()]  # type: ignore[no-any-return]
+
+
+def make_growable(dset: h5py.Dataset) -> h5py.Dataset:
+    """Replace the contiguous dataset ``dset`` by a chunked one resizable along axis 0 with the
+    same data and attributes (the first append to a small value of a format 2 file); return it."""
+    if dset.chunks is not None or dset.ndim == 0:
+        return dset
+    parent, name = dset.parent, dset.name.rpartition("/")[2]
+    data = dset[()]
+    attrs = [(key, dset.attrs[key], dset.attrs.get_id(key).dtype) for key in dset.attrs]
+    scratch = f"{name}.growing"
+    if scratch in parent:
+        del parent[scratch]  # left by a conversion that was interrupted before the move
+    new = create_dataset(parent, scratch, data, {})
+    for key, value, dtype in attrs:
+        new.attrs.create(key, value, dtype=dtype)
+    del parent[name]
+    parent.move(scratch, name)
+    return parent[name]  # type: ignore[no-any-return]

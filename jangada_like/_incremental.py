@@ -19,7 +19,7 @@ import numpy as np
 
 from ._compare import values_equal
 from ._engine import Context
-from ._h5 import CLASS_ATTR, LIBRARY_ATTR, ROOT, read_all
+from ._h5 import CLASS_ATTR, FORMAT_ATTR, LIBRARY_ATTR, ROOT, read_all
 from ._version import __version__
 from .partial import NotLoaded
 from .serializable import Serializable
@@ -51,6 +51,7 @@ def update_file(obj: Any, path: Path, tmp: Path) -> None:
 
     with open_h5(tmp, "r+") as f:
         ctx = Context(f, file_name=os.fspath(path))
+        ctx.compact = int(f.attrs.get(FORMAT_ATTR, 0)) >= 2  # a format 1 file keeps its layout
         _update_object(obj, f[ROOT], ctx)
         ctx.flush_tags()
         f.attrs[LIBRARY_ATTR] = __version__

@@ -8,7 +8,7 @@ Examples
 ...     x = SerializableProperty(default=None)
 >>> path = Box(x=np.arange(4)).save(os.path.join(tempfile.mkdtemp(), "box"))
 >>> print(tree(path))  # doctest: +ELLIPSIS
-box.hdf5  (jangada_like format 1, ...)
+box.hdf5  (jangada_like format 2, ...)
 └── root  [Box]
     └── x  dataset int64 (4,)
 """

@@ -30,7 +30,7 @@ import h5py
 import numpy as np
 from h5py import h5s
 
-from ._h5 import MEMORY_TYPES, chunk_table, dataset_dtype, has_attr
+from ._h5 import MEMORY_TYPES, chunk_table, dataset_dtype, has_attr, make_growable
 from .errors import CastingError, ProxyClosedError, ReadOnlyError, ShapeMismatchError
 
 __all__ = ["ProxyDataset"]
@@ -190,6 +190,20 @@ class ProxyDataset:
 
     # -- writing -------------------------------------------------------------------------------
 
+    def _grown(self, dset: h5py.Dataset) -> h5py.Dataset:
+        """Make the contiguous ``dset`` chunked and resizable (its first growth) and point this
+        handle at the new dataset."""
+        if h5py.h5o.get_info(dset.id).rc > 1:
+            msg = "this array is stored once for several places of the tree (hard links) in a "
+            msg += "contiguous dataset, which cannot grow: assign the grown array to the property"
+            raise ShapeMismatchError(msg, file=self._file, path=self._path)
+        new = make_growable(dset)
+        new._jl_path = getattr(dset, "_jl_path", None)
+        self._dset = new
+        for cache in ("_plain", "_table"):
+            self.__dict__.pop(cache, None)
+        return new
+
     def _writable(self) -> h5py.Dataset:
         source = self._source
         if source.is_open and source.writable:  # the common case in one test
@@ -204,7 +218,13 @@ class ProxyDataset:
     def __setitem__(self, key: Any, value: Any) -> None:
         dset = self._writable()
         arr = self._convert(value, dset, cast=False)
-        key = _normalise_write_key(key, dset, arr)
+        try:
+            key = _normalise_write_key(key, dset, arr)
+        except TypeError:  # h5py: "Only chunked datasets can be resized"
+            if dset.chunks is not None:
+                raise
+            dset = self._grown(dset)
+            key = _normalise_write_key(key, dset, arr)
         try:
             dset[key] = arr
         except (TypeError, ValueError) as exc:
@@ -254,6 +274,10 @@ class ProxyDataset:
         space = dset.id.get_space()
         shape = space.get_simple_extent_dims()
         plain, _, unlimited, _ = self._layout(dset, space)
+        if not unlimited and axis in (0, -len(shape)) and shape and dset.chunks is None:
+            dset = self._grown(dset)  # a small value stored contiguous: chunked from now on
+            space = dset.id.get_space()
+            plain, _, unlimited, _ = self._layout(dset, space)
         common = type(values) is np.ndarray and plain is not None and values.dtype == plain and axis == 0
         if common and values.ndim == len(shape) and values.shape[1:] == shape[1:] and unlimited:
             return values, 0, dset, shape  # the common case, checked without touching the file again

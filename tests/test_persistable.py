@@ -205,7 +205,7 @@ def test_newer_format_is_refused_with_both_versions(tmp_path: Path) -> None:
     path = Other().save(tmp_path / "o")
     with h5py.File(path, "r+") as f:
         f.attrs["jangada_like_format"] = 99
-    with pytest.raises(FormatVersionError, match=r"version 99.*newer than.*format version 1"):
+    with pytest.raises(FormatVersionError, match=r"version 99.*newer than.*format version 2"):
         Other.load(path)
 
 

@@ -108,14 +108,19 @@ def read(dset: h5py.Dataset, key: Any = ()) -> Any:
     return out
 
 
-def write_array(arr: np.ndarray, parent: h5py.Group, name: str, tag: str, ctx: Any) -> h5py.Dataset:
-    """Create a dataset for ``arr`` tagged ``tag`` (shared by every array-like codec)."""
+def write_array(
+    arr: np.ndarray, parent: h5py.Group, name: str, tag: str, ctx: Any, *, growable: bool = False
+) -> h5py.Dataset:
+    """Create a dataset for ``arr`` tagged ``tag`` (shared by every array-like codec);
+    ``growable``: chunked and resizable even when small (an array stored once for several places
+    cannot be replaced by a growable copy at its first append)."""
     stored, attrs = to_stored(arr, ctx)
     if stored.dtype == object:
-        dset = create_dataset(parent, name, stored.astype(h5py.string_dtype()), ctx.storage)
+        compact = ctx.compact and not growable
+        dset = create_dataset(parent, name, stored.astype(h5py.string_dtype()), ctx.storage, compact=compact)
         write_attr(dset, DATASET_ATTR, tag)
     else:
-        dset = ctx.create_dataset(parent, name, stored, tag)
+        dset = ctx.create_dataset(parent, name, stored, tag, growable=growable)
     for key, value in attrs.items():
         write_attr(dset, key, value)
     return dset
@@ -130,7 +135,8 @@ class NdarrayCodec(Codec):
             msg = f"ndarray subclass {type(value).__qualname__} would lose its type: pass "
             msg += "np.asarray(value), or register a codec for it"
             raise ctx.error(UnsupportedTypeError, msg)
-        ctx.remember(value, write_array(value, parent, name, self.tag, ctx))
+        shared = id(value) in ctx.shared
+        ctx.remember(value, write_array(value, parent, name, self.tag, ctx, growable=shared))
 
     def decode(self, node: Any, ctx: Any) -> Any:
         if not isinstance(node, h5py.Dataset):
