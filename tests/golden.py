@@ -76,9 +76,13 @@ def golden_run() -> GoldenRun:
 
 
 def main() -> None:
+    """Write the golden file of the current format (earlier ones are kept as they were written)."""
+    from jangada_like._h5 import FORMAT_VERSION
+
     DATA.mkdir(exist_ok=True)
-    golden_run().save(DATA / "format1_run.hdf5")
-    print(f"wrote {DATA / 'format1_run.hdf5'}")
+    target = DATA / f"format{FORMAT_VERSION}_run.hdf5"
+    golden_run().save(target, incremental=False)
+    print(f"wrote {target}")
 
 
 if __name__ == "__main__":
