@@ -17,6 +17,7 @@ from __future__ import annotations
 from . import codecs as _codecs  # registers the built-in codecs
 from . import errors
 from ._engine import MAX_DEPTH
+from ._untrusted import CheckLimits, check_file
 from ._version import __version__
 from .codecs.base import Codec
 from .codecs.stdlib import register_enum
@@ -31,6 +32,7 @@ del _codecs
 
 __all__ = [
     "MAX_DEPTH",
+    "CheckLimits",
     "Codec",
     "CodecRegistry",
     "GenericRecord",
@@ -40,6 +42,7 @@ __all__ = [
     "SerializableMetatype",
     "SerializableProperty",
     "__version__",
+    "check_file",
     "check_types",
     "default_registry",
     "errors",

@@ -42,7 +42,7 @@ import numpy as np
 from ._h5 import foreign_storage
 from .errors import UntrustedFileError
 
-__all__ = ["CheckLimits", "CheckReport", "check_file"]
+__all__ = ["CheckLimits", "CheckReport", "check_file", "check_untrusted"]
 
 MIB = 1 << 20
 GIB = 1 << 30
@@ -160,6 +160,26 @@ def check_file(
         counts = {k: int(verdict.get(k, 0)) for k in ("groups", "datasets", "attributes", "links")}
         return CheckReport(name, bytes_read=int(verdict.get("bytes_read", 0)), **counts)
     raise _failure(verdict, name, limits)
+
+
+def check_untrusted(path: str | os.PathLike[str], untrusted: bool | CheckLimits) -> CheckReport | None:
+    """What ``load(path, untrusted=...)`` runs first: :func:`check_file` with the default
+    limits for ``True``, with ``untrusted``'s if it is a :class:`CheckLimits`; nothing for ``False``.
+
+    >>> check_untrusted("any.h5", False) is None
+    True
+    >>> check_untrusted("any.h5", "yes")
+    Traceback (most recent call last):
+    ...
+    TypeError: untrusted must be True, False or a CheckLimits, got 'yes'
+    """
+    if untrusted is False:
+        return None
+    if untrusted is True:
+        return check_file(path)
+    if isinstance(untrusted, CheckLimits):
+        return check_file(path, untrusted)
+    raise TypeError(f"untrusted must be True, False or a CheckLimits, got {untrusted!r}")
 
 
 def _run_bounded(argv: list[str], timeout: float) -> tuple[str, str, int, bool]:
