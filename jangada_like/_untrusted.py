@@ -184,7 +184,7 @@ def check_untrusted(path: str | os.PathLike[str], untrusted: bool | CheckLimits)
 
 def _run_bounded(argv: list[str], timeout: float) -> tuple[str, str, int, bool]:
     """Run ``argv`` in a new session; past ``timeout`` kill its whole process group."""
-    env = dict(os.environ, **{name: "1" for name in _THREAD_VARIABLES})
+    env = dict(os.environ, **dict.fromkeys(_THREAD_VARIABLES, "1"))
     with subprocess.Popen(
         argv,
         stdin=subprocess.DEVNULL,
@@ -288,6 +288,7 @@ class _Walker:
 
     def __init__(self, block: int) -> None:
         self.block = block
+        self.chunk_bytes = 0  # what HDF5 must hold at once to decode a chunk of the current dataset
         self.counts = {"groups": 0, "datasets": 0, "attributes": 0, "links": 0, "bytes_read": 0}
         self.where: _Node = _Node("", None)
         self.what = ""
@@ -363,9 +364,11 @@ class _Walker:
             if dset.id.get_storage_size() > 0:  # unallocated: only fill values, nothing from the file
                 self._read(dset, (0,) * len(shape), shape, itemsize)
             return
+        self.chunk_bytes = int(np.prod(chunks, dtype=np.float64) * itemsize) if plist.get_nfilters() else 0
         for offset in _chunk_offsets(dset):
             stop = tuple(min(o + c, n) for o, c, n in zip(offset, chunks, shape))
             self._read(dset, offset, stop, itemsize)
+        self.chunk_bytes = 0
 
     def _read(self, dset: h5py.Dataset, start: Sequence[int], stop: Sequence[int], itemsize: int) -> None:
         for selection in _blocks(start, stop, itemsize, self.block):
@@ -402,16 +405,30 @@ def _blocks(
         yield tuple(slice(c, min(c + s, hi)) for c, s, hi in zip(corner, sizes, stop))
 
 
-def walk(path: str, block: int = DEFAULT_BLOCK) -> dict[str, Any]:
+def walk(
+    path: str,
+    block: int = DEFAULT_BLOCK,
+    memory: int | None = None,
+    *,
+    _visit: Callable[[_Walker], object] | None = None,
+) -> dict[str, Any]:
     """Walk ``path`` in this process and return the verdict (what the child prints).
+
+    ``memory`` is the address-space limit the process runs under: an HDF5 error while decoding
+    a compressed chunk larger than the room left under it is reported as a memory problem (the
+    deflate filter, failing to allocate, says only "filter returned failure").  ``_visit``
+    (tests only) replaces the walk of the file.
 
     >>> walk("/nonexistent.h5")["kind"]
     'error'
     """
     walker = _Walker(block)
     try:
-        with h5py.File(path, "r", locking=False) as f:
-            walker.run(f)
+        if _visit is not None:
+            _visit(walker)
+        else:
+            with h5py.File(path, "r", locking=False) as f:
+                walker.run(f)
     except MemoryError as exc:
         return _problem("memory", walker, f"MemoryError: {exc}")
     except _Refused as exc:
@@ -419,8 +436,20 @@ def walk(path: str, block: int = DEFAULT_BLOCK) -> dict[str, Any]:
     except Exception as exc:
         text = f"{type(exc).__name__}: {exc}"
         kind = "memory" if "memory allocation failed" in text or "Cannot allocate" in text else "error"
+        if memory is not None and walker.chunk_bytes > memory - _address_space():
+            kind = "memory"
+            text = f"a compressed chunk of this dataset decodes to {walker.chunk_bytes} bytes; {text}"
         return _problem(kind, walker, text)
     return {"ok": True, **walker.counts}
+
+
+def _address_space() -> int:
+    """Bytes of address space this process uses now (0 where ``/proc`` is missing)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):  # pragma: no cover - not Linux
+        return 0
 
 
 def _problem(kind: str, walker: _Walker, message: str) -> dict[str, Any]:
@@ -431,14 +460,16 @@ def limit_memory(limit: int) -> None:
     """Cap this process's address space at ``limit`` bytes (and write no core files)."""
     import resource
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
     resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
 
 
-def main(argv: Sequence[str] | None = None, *, walker: Callable[[str, int], dict[str, Any]] = walk) -> int:
+def main(
+    argv: Sequence[str] | None = None, *, walker: Callable[[str, int, int], dict[str, Any]] = walk
+) -> int:
     """The child: ``python -m jangada_like._untrusted --memory BYTES --block BYTES FILE``.
 
     Prints one JSON line: ``{"ok": true, "groups": ..., ...}`` or ``{"ok": false, "kind":
@@ -453,7 +484,7 @@ def main(argv: Sequence[str] | None = None, *, walker: Callable[[str, int], dict
     if args.hdf5plugin:
         import hdf5plugin  # noqa: F401  (registers its filters)
     limit_memory(args.memory)
-    print(json.dumps(walker(args.file, args.block)), flush=True)
+    print(json.dumps(walker(args.file, args.block, args.memory)), flush=True)
     return 0
 
 

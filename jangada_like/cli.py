@@ -128,12 +128,13 @@ def check(paths: Sequence[str | os.PathLike[str]], limits: CheckLimits | None = 
 def _bytes(text: str) -> int:
     """``"512M"``, ``"2G"``, ``"1073741824"``: a number of bytes."""
     units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-    text = text.strip().upper().removesuffix("B").removesuffix("I")
-    scale = units.get(text[-1:], 1)
+    plain = text.strip().upper().removesuffix("B").removesuffix("I")
+    scale = units.get(plain[-1:], 1)
     try:
-        return int(float(text[:-1] if text[-1:] in units else text) * scale)
+        return int(float(plain[:-1] if plain[-1:] in units else plain) * scale)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of bytes like 512M or 2G, got {text!r}") from None
+        msg = f"expected a number of bytes like 512M or 2G, got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
