@@ -39,6 +39,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from ._engine import MAX_DEPTH
 from ._h5 import foreign_storage
 from .errors import UntrustedFileError
 
@@ -50,6 +51,9 @@ GIB = 1 << 30
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MEMORY = 2 * GIB
 DEFAULT_BLOCK = 64 * MIB
+#: groups nested deeper are refused: loads refuse trees deeper than MAX_DEPTH anyway, and HDF5
+#: slows down with every level (100,000 levels take 40 s to walk), a margin above it
+DEFAULT_DEPTH = 2 * MAX_DEPTH
 _CHILD = (sys.executable, "-m", "jangada_like._untrusted")
 #: one thread per numerical library: their pools would take address space from the budget
 _THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -68,6 +72,9 @@ class CheckLimits:
         for Python, numpy and h5py themselves.
     block
         Bytes of dataset values read at once.
+    depth
+        Groups nested deeper than this are refused (default twice
+        :data:`~jangada_like.MAX_DEPTH`, past which loads refuse a tree anyway).
 
     Examples
     --------
@@ -82,14 +89,17 @@ class CheckLimits:
     timeout: float = DEFAULT_TIMEOUT
     memory: int = DEFAULT_MEMORY
     block: int = DEFAULT_BLOCK
+    depth: int = DEFAULT_DEPTH
 
     def __post_init__(self) -> None:
         for name, unit in (("timeout", "number of seconds"), ("memory", "number of bytes")):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
                 raise ValueError(f"CheckLimits.{name} must be a positive {unit}, got {value!r}")
-        if isinstance(self.block, bool) or not isinstance(self.block, int) or self.block <= 0:
-            raise ValueError(f"CheckLimits.block must be a positive number of bytes, got {self.block!r}")
+        for name in ("block", "depth"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"CheckLimits.{name} must be a positive integer, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -143,6 +153,7 @@ def check_file(
     if not os.path.isfile(name):
         raise FileNotFoundError(f"Path {name} does not exist")
     argv = [*_command, "--memory", str(int(limits.memory)), "--block", str(limits.block)]
+    argv += ["--depth", str(limits.depth)]
     if "hdf5plugin" in sys.modules:  # load decodes the filters it registered: so must the check
         argv.append("--hdf5plugin")
     stdout, stderr, code, timed_out = _run_bounded([*argv, name], limits.timeout)
@@ -251,9 +262,10 @@ def _failure(verdict: dict[str, Any], name: str, limits: CheckLimits) -> Untrust
         msg += f"({limits.memory / GIB:.2g} GiB) the check allows ({detail}); do not open this file, or "
         msg += "if it is genuine raise the limit: CheckLimits(memory=...)"
     elif kind == "refused":
-        msg = f"{detail}{where}: a file from an untrusted source may not reach other files "
-        msg += "(external links, external raw storage and virtual datasets are refused); copy what "
-        msg += "you need into a self-contained file with h5py if you trust its source"
+        msg = f"{detail}{where}; a file from an untrusted source may not reach other files (external "
+        msg += "links, external raw storage, virtual datasets and unknown link classes are refused) nor "
+        msg += "nest groups deeper than CheckLimits.depth: do not open it, or if you trust its source "
+        msg += "copy what you need into a self-contained file with h5py"
     else:
         kind = "error"
         msg = f"HDF5 could not read the file{where}: {detail}; the file is damaged or not HDF5 "
@@ -288,8 +300,8 @@ class _Node:
 class _Walker:
     """Visit every object, attribute and link of an open file once, without recursion."""
 
-    def __init__(self, block: int) -> None:
-        self.block = block
+    def __init__(self, block: int, depth: int = DEFAULT_DEPTH) -> None:
+        self.block, self.depth = block, depth
         self.chunk_bytes = 0  # what HDF5 must hold at once to decode a chunk of the current dataset
         self.counts = {"groups": 0, "datasets": 0, "attributes": 0, "links": 0, "bytes_read": 0}
         self.where: _Node = _Node("", None)
@@ -299,15 +311,18 @@ class _Walker:
     def run(self, f: h5py.File) -> None:
         root = self.where
         self._visit(f, root)
-        stack: list[tuple[h5py.Group, _Node]] = [(f, root)]
+        stack: list[tuple[h5py.Group, _Node, int]] = [(f, root, 0)]
         while stack:
-            group, node = stack.pop()
+            group, node, depth = stack.pop()
             self.where, self.what = node, "member names"
+            if depth > self.depth:
+                msg = f"groups nested deeper than {self.depth} levels refused (CheckLimits.depth; "
+                raise _Refused(msg + f"loads refuse trees deeper than MAX_DEPTH={MAX_DEPTH})")
             for name in list(group):
                 child = _Node(name, node)
                 obj = self._follow(group, name, child)
                 if obj is not None and self._visit(obj, child) and isinstance(obj, h5py.Group):
-                    stack.append((obj, child))
+                    stack.append((obj, child, depth + 1))
 
     def _follow(self, group: h5py.Group, name: str, node: _Node) -> Any:
         """The object a hard link leads to, or ``None`` for a soft link (never followed: its
@@ -411,6 +426,7 @@ def walk(
     path: str,
     block: int = DEFAULT_BLOCK,
     memory: int | None = None,
+    depth: int = DEFAULT_DEPTH,
     *,
     _visit: Callable[[_Walker], object] | None = None,
 ) -> dict[str, Any]:
@@ -424,7 +440,7 @@ def walk(
     >>> walk("/nonexistent.h5")["kind"]
     'error'
     """
-    walker = _Walker(block)
+    walker = _Walker(block, depth)
     try:
         if _visit is not None:
             _visit(walker)
@@ -470,9 +486,9 @@ def limit_memory(limit: int) -> None:
 
 
 def main(
-    argv: Sequence[str] | None = None, *, walker: Callable[[str, int, int], dict[str, Any]] = walk
+    argv: Sequence[str] | None = None, *, walker: Callable[[str, int, int, int], dict[str, Any]] = walk
 ) -> int:
-    """The child: ``python -m jangada_like._untrusted --memory BYTES --block BYTES FILE``.
+    """The child: ``python -m jangada_like._untrusted --memory BYTES --block BYTES --depth N FILE``.
 
     Prints one JSON line: ``{"ok": true, "groups": ..., ...}`` or ``{"ok": false, "kind":
     "memory" | "refused" | "error", "path": ..., "what": ..., "message": ...}``.
@@ -480,13 +496,14 @@ def main(
     parser = argparse.ArgumentParser(prog="python -m jangada_like._untrusted")
     parser.add_argument("--memory", type=int, default=DEFAULT_MEMORY)
     parser.add_argument("--block", type=int, default=DEFAULT_BLOCK)
+    parser.add_argument("--depth", type=int, default=DEFAULT_DEPTH)
     parser.add_argument("--hdf5plugin", action="store_true")
     parser.add_argument("file")
     args = parser.parse_args(argv)
     if args.hdf5plugin:
         import hdf5plugin  # noqa: F401  (registers its filters)
     limit_memory(args.memory)
-    print(json.dumps(walker(args.file, args.block, args.memory)), flush=True)
+    print(json.dumps(walker(args.file, args.block, args.memory, args.depth)), flush=True)
     return 0
 
 

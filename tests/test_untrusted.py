@@ -112,6 +112,17 @@ def test_a_tree_deeper_than_the_recursion_limit_is_walked(tmp_path: Path) -> Non
     assert report.datasets == 1 and report.groups == sys.getrecursionlimit() + 502
 
 
+def test_groups_nested_deeper_than_the_limit_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "deep.h5"
+    with h5py.File(path, "w") as f:
+        f.create_group("a/b/c/d/e")
+    assert check_file(path, CheckLimits(depth=5)).groups == 6
+    with pytest.raises(UntrustedFileError) as caught:
+        check_file(path, CheckLimits(depth=4))
+    assert caught.value.reason == "refused" and caught.value.path == "/a/b/c/d/e"
+    assert "nested deeper than 4 levels refused (CheckLimits.depth" in str(caught.value)
+
+
 def test_paths_are_built_only_when_reported() -> None:
     node = _Node("", None)
     for name in ("root", "mixed", "0"):
@@ -258,7 +269,7 @@ def test_a_child_killed_by_sigsegv_is_reported(tmp_path: Path) -> None:
 ALLOCATOR = """
 import sys
 from jangada_like._untrusted import main, walk
-sys.exit(main(sys.argv[1:], walker=lambda p, b, m: walk(p, b, m, _visit=lambda w: bytearray(2 * m))))
+sys.exit(main(sys.argv[1:], walker=lambda p, b, m, d: walk(p, b, m, d, _visit=lambda w: bytearray(2 * m))))
 """
 
 
@@ -287,8 +298,10 @@ def test_a_child_without_a_verdict_is_reported_with_its_last_words(tmp_path: Pat
 def test_limits_are_validated() -> None:
     with pytest.raises(ValueError, match=r"CheckLimits\.timeout must be a positive number of seconds"):
         CheckLimits(timeout=-1)
-    with pytest.raises(ValueError, match=r"CheckLimits\.block"):
+    with pytest.raises(ValueError, match=r"CheckLimits\.block must be a positive integer"):
         CheckLimits(block=0)
+    with pytest.raises(ValueError, match=r"CheckLimits\.depth must be a positive integer"):
+        CheckLimits(depth=1.5)  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------------ the command line
