@@ -156,7 +156,7 @@ def check_file(
     argv += ["--depth", str(limits.depth)]
     if "hdf5plugin" in sys.modules:  # load decodes the filters it registered: so must the check
         argv.append("--hdf5plugin")
-    stdout, stderr, code, timed_out = _run_bounded([*argv, name], limits.timeout)
+    stdout, stderr, code, timed_out = _run_bounded([*argv, "--", name], limits.timeout)
     if timed_out:
         msg = f"checking the file took longer than {limits.timeout:g} s (HDF5 hung on it, or it is too "
         msg += "large to read in that time) and the check process was killed; do not open this file, "

@@ -123,6 +123,15 @@ def test_groups_nested_deeper_than_the_limit_are_refused(tmp_path: Path) -> None
     assert "nested deeper than 4 levels refused (CheckLimits.depth" in str(caught.value)
 
 
+def test_a_file_name_that_looks_like_an_option_is_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with h5py.File("-h.h5", "w") as f:
+        f["x"] = np.arange(3)
+    assert check_file("-h.h5").datasets == 1
+
+
 def test_paths_are_built_only_when_reported() -> None:
     node = _Node("", None)
     for name in ("root", "mixed", "0"):
@@ -233,8 +242,8 @@ def test_untrusted_takes_true_false_or_limits(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------ the child's fates, scripted
 
 GRANDCHILD = (
-    "import fcntl, sys, time; f = open(sys.argv[1], 'w'); fcntl.flock(f, fcntl.LOCK_EX); "
-    "print('locked', flush=True); time.sleep(120)"
+    "import fcntl, os, sys, time; f = open(sys.argv[1], 'w'); fcntl.flock(f, fcntl.LOCK_EX); "
+    "open(sys.argv[1] + '.pid', 'w').write(str(os.getpid())); print('locked', flush=True); time.sleep(120)"
 )
 SLEEPER = f"""
 import subprocess, sys, time
@@ -249,11 +258,12 @@ def test_a_child_past_its_time_is_killed_with_everything_it_started(tmp_path: Pa
     path = tmp_path / "any.h5"
     path.write_bytes(b"")
     with pytest.raises(UntrustedFileError) as caught:
-        check_file(path, CheckLimits(timeout=3), _command=[sys.executable, "-c", SLEEPER])
+        check_file(path, CheckLimits(timeout=5), _command=[sys.executable, "-c", SLEEPER])
     err = caught.value
     assert err.reason == "timeout" and err.file == str(path)
-    assert "longer than 3 s" in str(err) and "CheckLimits(timeout=...)" in str(err)
-    with open(f"{path}.lock") as f:  # the grandchild is dead: its lock is free
+    assert "longer than 5 s" in str(err) and "CheckLimits(timeout=...)" in str(err)
+    assert Path(f"{path}.lock.pid").read_text().isdigit()  # the grandchild was running, locked
+    with open(f"{path}.lock") as f:  # and it is dead now: its lock is free
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
