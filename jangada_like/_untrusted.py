@@ -304,12 +304,12 @@ class _Walker:
         self.block, self.depth = block, depth
         self.chunk_bytes = 0  # what HDF5 must hold at once to decode a chunk of the current dataset
         self.counts = {"groups": 0, "datasets": 0, "attributes": 0, "links": 0, "bytes_read": 0}
-        self.where: _Node = _Node("", None)
-        self.what = ""
+        self.where: _Node | None = None  # None until the file is open
+        self.what = "opening the file"
         self._seen: set[tuple[int, int]] = set()
 
     def run(self, f: h5py.File) -> None:
-        root = self.where
+        root = self.where = _Node("", None)
         self._visit(f, root)
         stack: list[tuple[h5py.Group, _Node, int]] = [(f, root, 0)]
         while stack:
@@ -471,7 +471,8 @@ def _address_space() -> int:
 
 
 def _problem(kind: str, walker: _Walker, message: str) -> dict[str, Any]:
-    return {"ok": False, "kind": kind, "path": walker.where.path(), "what": walker.what, "message": message}
+    path = walker.where.path() if walker.where is not None else None
+    return {"ok": False, "kind": kind, "path": path, "what": walker.what, "message": message}
 
 
 def limit_memory(limit: int) -> None:

@@ -228,7 +228,8 @@ def test_untrusted_load_of_a_broken_file_never_runs_the_loader(
     with pytest.raises(UntrustedFileError) as caught:
         Persistable.load(path, untrusted=True)
     assert caught.value.reason == "error" and caught.value.file == str(path)
-    assert "HDF5 could not read the file" in str(caught.value)
+    assert caught.value.path is None  # HDF5 failed to open it: no path inside
+    assert "HDF5 could not read the file (opening the file)" in str(caught.value)
 
 
 def test_untrusted_takes_true_false_or_limits(tmp_path: Path) -> None:
