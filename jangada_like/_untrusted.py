@@ -150,6 +150,8 @@ def check_file(
     """
     limits = limits or CheckLimits()
     name = os.fspath(path)
+    if os.path.isdir(name):
+        raise IsADirectoryError(f"Path {name} is a directory, not an HDF5 file")
     if not os.path.isfile(name):
         raise FileNotFoundError(f"Path {name} does not exist")
     argv = [*_command, "--memory", str(int(limits.memory)), "--block", str(limits.block)]

@@ -342,6 +342,12 @@ def test_cli_check_gives_one_verdict_per_file_and_fails_if_any_fails(tmp_path: P
     assert lines[0].startswith(f"ok      {good}: ")
     assert lines[1].startswith(f"FAILED  {bad}: external link to /etc/passwd:/ refused")
     assert "HDF5 path '/root/table'" in lines[1]
+    out = _cli(str(tmp_path), str(tmp_path / "missing.hdf5"))
+    assert out.returncode == 1
+    assert out.stdout.splitlines() == [
+        f"FAILED  {tmp_path}: Path {tmp_path} is a directory, not an HDF5 file",
+        f"FAILED  {tmp_path / 'missing.hdf5'}: Path {tmp_path / 'missing.hdf5'} does not exist",
+    ]
 
 
 def test_cli_check_refuses_bad_limits(tmp_path: Path) -> None:
