@@ -58,6 +58,20 @@ def cyclic_btree(path: Path) -> None:
     path.write_bytes(data)
 
 
+def spinning_global_heap(path: Path) -> None:
+    """Variable-length strings whose global heap collection starts with a free-space object of
+    size 0: HDF5's heap decoder advances by the object's size, so it spins in place forever."""
+    with h5py.File(path, "w") as f:
+        f["strings"] = np.array(["hello", "world"], dtype=h5py.string_dtype())
+    data = bytearray(path.read_bytes())
+    heap = data.find(b"GCOL")
+    assert heap > 0 and data.find(b"GCOL", heap + 4) < 0
+    first = heap + 16  # signature, version, reserved, collection size; then the first object
+    data[first : first + 2] = struct.pack("<H", 0)  # object index 0: the free space
+    data[first + 8 : first + 16] = struct.pack("<Q", 0)  # of size 0
+    path.write_bytes(data)
+
+
 def decompression_bomb(path: Path, log2_elements: int = 26) -> None:
     """Ten float64 values in one gzip chunk declared 2**26 elements long: a 2 MB file whose
     smallest read makes HDF5 inflate 512 MiB."""
@@ -154,6 +168,22 @@ def test_a_cyclic_btree_crashes_plain_h5py_and_is_reported_as_a_crash(tmp_path: 
     assert err.reason == "signal" and err.file == str(path)
     assert f"killed by {signal.Signals(-plain.returncode).name}" in str(err)
     assert "do not open this file" in str(err)
+
+
+def test_a_spinning_global_heap_hangs_plain_h5py_and_is_reported_as_a_hang(tmp_path: Path) -> None:
+    path = tmp_path / "spin.h5"
+    spinning_global_heap(path)
+    with pytest.raises(subprocess.TimeoutExpired):  # reading two short strings never ends
+        subprocess.run(
+            [sys.executable, "-c", f"import h5py; h5py.File({str(path)!r}, 'r')['strings'][:]"],
+            capture_output=True,
+            timeout=10,
+        )
+    with pytest.raises(UntrustedFileError) as caught:
+        load(path, untrusted=CheckLimits(timeout=5))
+    err = caught.value
+    assert err.reason == "timeout" and err.file == str(path)
+    assert "took longer than 5 s (HDF5 hung on it" in str(err)
 
 
 def test_a_decompression_bomb_is_reported_as_needing_more_memory(tmp_path: Path) -> None:
