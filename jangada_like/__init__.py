@@ -18,6 +18,7 @@ from . import errors
 from . import registry as _registry  # builds the default registry of the built-in codecs
 from ._engine import MAX_DEPTH
 from ._h5 import set_memory_budget
+from ._untrusted import CheckLimits, check_file
 from ._version import __version__
 from .codecs.base import Codec
 from .codecs.stdlib import register_enum
@@ -32,6 +33,7 @@ del _registry
 
 __all__ = [
     "MAX_DEPTH",
+    "CheckLimits",
     "Codec",
     "CodecRegistry",
     "GenericRecord",
@@ -41,6 +43,7 @@ __all__ = [
     "SerializableMetatype",
     "SerializableProperty",
     "__version__",
+    "check_file",
     "check_types",
     "default_registry",
     "errors",

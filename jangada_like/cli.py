@@ -1,5 +1,9 @@
 """The command line, a thin face over the library: ``python -m jangada_like tree FILE``.
 
+``python -m jangada_like check FILE [FILE...]`` checks files from untrusted sources in a bounded
+child process (see :func:`jangada_like.check_file`): one verdict per file, exit status 1 if any
+failed.
+
 Examples
 --------
 >>> import numpy as np, tempfile, os
@@ -24,8 +28,10 @@ import h5py
 import numpy as np
 
 from ._h5 import CLASS_ATTR, CONTAINER_ATTR, DATASET_ATTR, FORMAT_ATTR, LIBRARY_ATTR
+from ._untrusted import DEFAULT_MEMORY, DEFAULT_TIMEOUT, CheckLimits, check_file
+from .errors import UntrustedFileError
 
-__all__ = ["main", "tree"]
+__all__ = ["check", "main", "tree"]
 
 _MAX_ITEMS = 12
 
@@ -90,6 +96,47 @@ def _walk(group: h5py.Group, prefix: str, lines: list[str], max_items: int, seen
         lines.append(f"{prefix}└── … {len(entries) - max_items} more")
 
 
+def check(paths: Sequence[str | os.PathLike[str]], limits: CheckLimits | None = None) -> tuple[bool, str]:
+    """Check each file as :func:`~jangada_like.check_file` does; ``(all passed, one line per file)``.
+
+    Examples
+    --------
+    >>> import tempfile, os, h5py
+    >>> path = os.path.join(tempfile.mkdtemp(), "a.h5")
+    >>> with h5py.File(path, "w") as f:
+    ...     f["x"] = [1, 2, 3]
+    >>> passed, text = check([path, path + ".missing"])
+    >>> passed
+    False
+    >>> print(text.replace(path, "a.h5"))  # doctest: +ELLIPSIS
+    ok      a.h5: 1 groups, 1 datasets, 0 attributes, 0 links, 24 bytes of values read
+    FAILED  a.h5.missing: Path a.h5.missing does not exist
+    """
+    lines, passed = [], True
+    for path in paths:
+        try:
+            r = check_file(path, limits)
+        except (UntrustedFileError, OSError) as exc:
+            passed = False
+            lines.append(f"FAILED  {os.fspath(path)}: {exc}")
+            continue
+        counts = f"{r.groups} groups, {r.datasets} datasets, {r.attributes} attributes, {r.links} links"
+        lines.append(f"ok      {r.file}: {counts}, {r.bytes_read} bytes of values read")
+    return passed, "\n".join(lines)
+
+
+def _bytes(text: str) -> int:
+    """``"512M"``, ``"2G"``, ``"1073741824"``: a number of bytes."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    plain = text.strip().upper().removesuffix("B").removesuffix("I")
+    scale = units.get(plain[-1:], 1)
+    try:
+        return int(float(plain[:-1] if plain[-1:] in units else plain) * scale)
+    except ValueError:
+        msg = f"expected a number of bytes like 512M or 2G, got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m jangada_like``."""
     parser = argparse.ArgumentParser(prog="jangada_like", description=__doc__.splitlines()[0])
@@ -97,7 +144,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     show = sub.add_parser("tree", help="print the tree of a file")
     show.add_argument("file")
     show.add_argument("--max-items", type=int, default=_MAX_ITEMS)
+    verify = sub.add_parser(
+        "check", help="check files from untrusted sources in a bounded child process before opening them"
+    )
+    verify.add_argument("files", nargs="+", metavar="FILE")
+    verify.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per file")
+    verify.add_argument("--memory", type=_bytes, default=DEFAULT_MEMORY, help="bytes, e.g. 512M or 2G")
     args = parser.parse_args(argv)
+    if args.command == "check":
+        try:
+            limits = CheckLimits(timeout=args.timeout, memory=args.memory)
+        except ValueError as exc:
+            parser.error(str(exc))
+        passed, text = check(args.files, limits)
+        print(text)
+        return 0 if passed else 1
     try:
         print(tree(args.file, max_items=args.max_items))
     except OSError as exc:

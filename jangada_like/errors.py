@@ -33,6 +33,7 @@ __all__ = [
     "ShapeMismatchError",
     "UnknownClassError",
     "UnsupportedTypeError",
+    "UntrustedFileError",
     "UnknownClassWarning",
     "RecoveredFileWarning",
     "WriteOnceError",
@@ -167,6 +168,30 @@ class UnknownClassError(FileFormatError):
     >>> issubclass(UnknownClassError, ValueError)
     True
     """
+
+
+class UntrustedFileError(FileFormatError):
+    """A file from an untrusted source failed the check run before loading it
+    (``load(path, untrusted=True)``, ``python -m jangada_like check``).
+
+    ``reason`` says how: ``"timeout"`` (HDF5 hung past the time limit), ``"signal"`` (the check
+    process was killed, e.g. by SIGSEGV), ``"memory"`` (it needed more than the memory limit),
+    ``"refused"`` (the file reaches other files) or ``"error"`` (HDF5 could not read it).
+
+    Examples
+    --------
+    >>> err = UntrustedFileError("hung", reason="timeout", file="x.hdf5")
+    >>> isinstance(err, ValueError), err.reason
+    (True, 'timeout')
+    """
+
+    def __init__(self, message: str, *, reason: str = "error", **context: Any) -> None:
+        self.reason = reason
+        super().__init__(message, **context)
+
+    def __reduce__(self) -> Any:
+        state = {"file": self.file, "path": self.path, "prop": self.prop, "reason": self.reason}
+        return (_rebuild, (type(self), self.message, state))
 
 
 class ClassMismatchError(JangadaError, TypeError):

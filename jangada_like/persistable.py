@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from ._fileio import load_file, save_file
 from ._session import MODES, Session
+from ._untrusted import CheckLimits, check_untrusted
 from .errors import ShapeMismatchError
 from .properties import SerializableProperty  # noqa: F401  (used by the doctests)
 from .proxy import ProxyDataset
@@ -277,6 +278,7 @@ class Persistable(Serializable):
         exclude: Iterable[str] | None = None,
         swmr: bool = False,
         registry: CodecRegistry | None = None,
+        untrusted: bool | CheckLimits = False,
     ) -> P:
         """Read a whole file; the object must be a ``cls`` (or a subclass).
 
@@ -288,12 +290,18 @@ class Persistable(Serializable):
         ``swmr=True`` without waiting for it: every array is a prefix the writer has flushed
         (series appended together may differ by the rows of the append in progress).
         ``registry`` is the :class:`~jangada_like.CodecRegistry` to read with.
+        ``untrusted=True`` (or a :class:`~jangada_like.CheckLimits`) first walks the whole file
+        in a child process with a time and memory limit and raises
+        :class:`~jangada_like.errors.UntrustedFileError` if HDF5 hangs, crashes or runs out of
+        memory on it (see ``docs/safety.rst``, "Files from strangers").
 
         Examples
         --------
         See the module docstring and :mod:`jangada_like.partial`.
         """
         expected = None if cls is Persistable else cls
+        if untrusted is not False:
+            check_untrusted(cls._existing(path), untrusted)
         with use_registry(registry):
             found = load_file(
                 cls._existing(path),
@@ -328,6 +336,7 @@ def load(
     exclude: Iterable[str] | None = None,
     swmr: bool = False,
     registry: CodecRegistry | None = None,
+    untrusted: bool | CheckLimits = False,
 ) -> Any:
     """Load whatever object a file holds (module-level form of ``Persistable.load``).
 
@@ -339,7 +348,16 @@ def load(
     >>> path = Note(text="hi").save(os.path.join(tempfile.mkdtemp(), "note"))
     >>> load(path).text
     'hi'
+    >>> load(path, untrusted=True).text  # checked in a bounded child process first
+    'hi'
     """
     return Persistable.load(
-        path, strict=strict, timeout=timeout, only=only, exclude=exclude, swmr=swmr, registry=registry
+        path,
+        strict=strict,
+        timeout=timeout,
+        only=only,
+        exclude=exclude,
+        swmr=swmr,
+        registry=registry,
+        untrusted=untrusted,
     )

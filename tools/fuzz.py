@@ -21,20 +21,20 @@ from pathlib import Path
 OUTCOMES = ("error", "equal", "different", "escaped", "crash", "hang")
 
 
-def _outcome_in_child(path: Path, timeout: int) -> str:
+def _outcome_in_child(path: Path, timeout: int, untrusted: bool = False) -> str:
     pid = os.fork()
     if pid == 0:  # child
         code = 4
         try:
             signal.alarm(timeout)
-            from jangada_like import load
+            from jangada_like import CheckLimits, load
             from jangada_like.errors import JangadaError
             from tests.golden import golden_run
 
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    obj = load(path)
+                    obj = load(path, untrusted=CheckLimits(timeout=timeout / 2) if untrusted else False)
                 code = 1 if obj == golden_run() else 2
             except JangadaError as exc:
                 code = 0 if str(path) in str(exc) else 3
@@ -48,7 +48,9 @@ def _outcome_in_child(path: Path, timeout: int) -> str:
     return OUTCOMES[os.WEXITSTATUS(status)] if os.WEXITSTATUS(status) < 4 else "escaped"
 
 
-def run(cases: int, seed: int, timeout: int = 30) -> dict[str, collections.Counter[str]]:
+def run(
+    cases: int, seed: int, timeout: int = 30, untrusted: bool = False
+) -> dict[str, collections.Counter[str]]:
     from tests import hostile
 
     results: dict[str, collections.Counter[str]] = {}
@@ -61,7 +63,7 @@ def run(cases: int, seed: int, timeout: int = 30) -> dict[str, collections.Count
             if target.exists():
                 target.unlink()
             maker(target)
-            hand[_outcome_in_child(target, timeout)] += 1
+            hand[_outcome_in_child(target, timeout, untrusted)] += 1
             print(f"  hand-built {name}: done", flush=True)
         results["hand-built"] = hand
         share = max(cases // 2, 1)
@@ -71,7 +73,7 @@ def run(cases: int, seed: int, timeout: int = 30) -> dict[str, collections.Count
         ):
             counter = collections.Counter()
             for mutated in stream:
-                counter[_outcome_in_child(hostile.write(target, mutated), timeout)] += 1
+                counter[_outcome_in_child(hostile.write(target, mutated), timeout, untrusted)] += 1
             results[label] = counter
     return results
 
@@ -80,8 +82,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--check", action="store_true", help="load with untrusted=True (checked first)")
     args = parser.parse_args()
-    results = run(args.cases, args.seed)
+    results = run(args.cases, args.seed, untrusted=args.check)
     for label, counter in results.items():
         tried = sum(counter.values())
         print(f"{label:12s} tried {tried:5d}: " + ", ".join(f"{k} {counter.get(k, 0)}" for k in OUTCOMES))
