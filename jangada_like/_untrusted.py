@@ -25,7 +25,6 @@ Examples
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import os
@@ -496,6 +495,8 @@ def main(
     Prints one JSON line: ``{"ok": true, "groups": ..., ...}`` or ``{"ok": false, "kind":
     "memory" | "refused" | "error", "path": ..., "what": ..., "message": ...}``.
     """
+    import argparse  # only the child process parses arguments: not on `import jangada_like`
+
     parser = argparse.ArgumentParser(prog="python -m jangada_like._untrusted")
     parser.add_argument("--memory", type=int, default=DEFAULT_MEMORY)
     parser.add_argument("--block", type=int, default=DEFAULT_BLOCK)
