@@ -159,7 +159,7 @@ def check_regular(st: os.stat_result, path: str | os.PathLike[str]) -> None:
     >>> try:
     ...     check_regular(os.stat("/dev/null"), "/dev/null")
     ... except NotAFileError as exc:
-    ...     print(exc.message[:47])
+    ...     print(exc.message[:48])
     '/dev/null' is a character device, not a regular
     """
     if not stat.S_ISREG(st.st_mode):
