@@ -46,6 +46,7 @@ from .errors import (
     JangadaError,
     MissingRootError,
     NestingTooDeepError,
+    add_note,
 )
 from .partial import Selection
 from .registry import default_registry
@@ -373,9 +374,11 @@ def atomic_target(path: Path, timeout: float | None = 0, durable: bool = False) 
                 os.replace(tmp, path)
         else:
             os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
+        if isinstance(exc, FileAccessError) and exc.file == os.fspath(tmp):
+            add_note(exc, f"(the temporary file of a save to '{path}', removed: '{path}' is unchanged)")
         raise
     if durable:
         _fsync_dir(path.parent)
@@ -396,7 +399,7 @@ def _create_temporary(path: Path) -> Path:
         except FileExistsError:
             continue
         except OSError as exc:
-            raise access_error(exc, tmp, "create the temporary file of a save") from None
+            raise access_error(exc, path, "create a temporary file to save") from None
         return tmp
     msg = f"cannot create a temporary file beside '{path}': 8 random names were all taken; "
     msg += f"remove the files named .{path.name}.*{TMP_SUFFIX} there"
@@ -427,7 +430,11 @@ def _save_file(obj: Any, path: Path, timeout: float | None, incremental: bool | 
         if possible and depth <= SHALLOW_DEPTH:
             update_file(obj, path, tmp)
         else:
-            with closing_safely(open_h5(tmp, "w"), path) as f:
+            try:
+                created = open_h5(tmp, "w")
+            except FileAccessError as exc:  # named after the file being saved, not the temporary
+                raise access_error(exc, path, "create a temporary file to save") from exc
+            with closing_safely(created, path) as f:
                 ctx = Context(f, file_name=os.fspath(path))
                 ctx.shared = shared
                 encode_root(obj, f, ctx, deep=depth > SHALLOW_DEPTH)

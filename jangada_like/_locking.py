@@ -91,6 +91,12 @@ class FileLock:
         try:
             fd = os.open(self.path, _OPEN_FLAGS)
         except OSError as exc:
+            try:  # a socket cannot be opened: say what it is
+                st = os.stat(self.path)
+            except OSError:
+                st = None
+            if st is not None:
+                check_regular(st, self.path)
             raise access_error(exc, self.path, "open") from None
         try:
             held = os.fstat(fd)
