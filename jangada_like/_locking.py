@@ -16,9 +16,9 @@ import stat
 import time
 from pathlib import Path
 
-from .errors import FileAccessError, FileLockedError, FilePermissionError, NotAFileError
+from .errors import FileAccessError, FileFormatError, FileLockedError, FilePermissionError, NotAFileError
 
-__all__ = ["FileLock", "access_error", "check_regular", "lock_holders"]
+__all__ = ["FileLock", "access_error", "check_regular", "file_error", "lock_holders"]
 
 _POLL_START = 0.005
 _POLL_MAX = 0.2
@@ -215,6 +215,23 @@ def access_error(exc: BaseException, path: str | os.PathLike[str], action: str) 
         msg += "reached): free space (or raise the limit) and try again"
         return FileAccessError(msg, file=name, errno=code)
     return FileAccessError(f"cannot {action} '{name}': {reason}", file=name, errno=code)
+
+
+def file_error(exc: BaseException, path: str | os.PathLike[str], where: str | None, action: str) -> Exception:
+    """The library error for what HDF5 raised while ``action``-ing ``path`` (at HDF5 path
+    ``where``): :func:`access_error` when the system refused, else :class:`FileFormatError`
+    (the file is broken: a bad checksum, a bad object header, ...).
+
+    Examples
+    --------
+    >>> err = file_error(OSError("incorrect metadata checksum"), "run.hdf5", "/root/x", "read")
+    >>> type(err).__name__, err.path
+    ('FileFormatError', '/root/x')
+    """
+    if system_errno(exc) is not None:
+        return access_error(exc, path, action).add_context(path=where)
+    msg = f"cannot {action} the file: {type(exc).__name__}: {exc}"
+    return FileFormatError(msg, file=path, path=where)
 
 
 def lock_holders(path: str | os.PathLike[str]) -> list[int]:

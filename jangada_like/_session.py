@@ -28,7 +28,7 @@ from ._compare import values_equal
 from ._engine import Context, run_deep, walk
 from ._fileio import abandon, check_header, decode_root, encode_root, flush_safely, open_h5, quick_root
 from ._h5 import ROOT, TYPES_ATTR, attr_names
-from ._locking import FileLock, access_error, check_regular, system_errno
+from ._locking import FileLock, access_error, check_regular, file_error, system_errno
 from .codecs.base import AttrNode
 from .errors import FileFormatError, JangadaError, NotAFileError, ReadOnlyError
 from .proxy import ProxyDataset
@@ -202,8 +202,7 @@ class Session:
             if mode != "w" and not os.path.isfile(self.path):  # asked only on failure: saves a stat
                 raise NotAFileError(f"Path {self.path} does not exist", file=self.path) from None
             if isinstance(exc, (OSError, RuntimeError)):
-                kind = access_error if system_errno(exc) is not None else _broken
-                raise kind(exc, self.path, "open") from exc
+                raise file_error(exc, self.path, None, "open") from exc
             raise
 
     def _open(self, obj: Any) -> None:
@@ -411,12 +410,6 @@ def refresh_object(oid: Any) -> None:
     so the next read sees what the writer has flushed since."""
     if _h5o_refresh()(oid.id) < 0:
         raise OSError(f"H5Orefresh failed for HDF5 object {oid.id}")
-
-
-def _broken(exc: BaseException, path: str, action: str) -> FileFormatError:
-    """The broken-file error for what HDF5 raised while reading ``path`` in a session."""
-    msg = f"cannot {action} the file: {type(exc).__name__}: {exc}"
-    return FileFormatError(msg, file=path, path=getattr(exc, "_jl_path", None))
 
 
 def _share(lock: FileLock) -> None:

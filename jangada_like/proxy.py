@@ -31,7 +31,8 @@ import numpy as np
 from h5py import h5s
 
 from ._h5 import MEMORY_TYPES, chunk_table, dataset_dtype, has_attr
-from .errors import CastingError, ProxyClosedError, ReadOnlyError, ShapeMismatchError
+from ._locking import file_error
+from .errors import CastingError, JangadaError, ProxyClosedError, ReadOnlyError, ShapeMismatchError
 
 __all__ = ["ProxyDataset"]
 
@@ -135,6 +136,14 @@ class ProxyDataset:
             return f"<ProxyDataset '{self._path}' of '{self._file}' (closed)>"
 
     def __getitem__(self, key: Any) -> Any:
+        try:
+            return self._read(key)
+        except (OSError, RuntimeError) as exc:  # a broken file, or the system: named
+            if isinstance(exc, JangadaError):
+                raise
+            raise file_error(exc, self._file, self._path, "read") from exc
+
+    def _read(self, key: Any) -> Any:
         dset = self.dataset
         if type(key) is slice and key.step in (None, 1):
             table = self._rows_table(dset)

@@ -454,3 +454,28 @@ def test_broken_file_is_still_a_file_format_error(tmp_path: Path) -> None:
         with pytest.raises(FileFormatError) as info, Log(path, mode=mode):
             pass
         assert not isinstance(info.value, OSError) and info.value.file == str(path)
+
+
+def _broken_chunk_index(path: Path) -> Path:
+    """A file whose one array has a chunk index with a bad checksum: the session opens (the
+    index is read with the data only), reading the rows fails."""
+    Log(rows=np.arange(20_000).reshape(-1, 2)).save(path)
+    data = bytearray(path.read_bytes())
+    at = data.find(b"EAHD")  # the extensible array header indexing the chunks (format 1)
+    assert at > 0
+    data[at + 6] ^= 0xFF
+    return hostile.write(path, bytes(data))
+
+
+@pytest.mark.parametrize("mode", ["r", "r+"])
+def test_broken_chunk_index_read_through_a_proxy_is_a_file_format_error(tmp_path: Path, mode: str) -> None:
+    path = _broken_chunk_index(tmp_path / "index.hdf5")
+    with Log(path, mode=mode) as log:
+        assert log.rows.shape == (10_000, 2)
+        for read in (lambda: log.rows[:5], lambda: np.asarray(log.rows), lambda: list(log.rows)):
+            with pytest.raises(FileFormatError, match="checksum") as info:
+                read()
+            assert not isinstance(info.value, OSError)
+            assert info.value.file == str(path) and info.value.path == "/root/rows"
+    with pytest.raises(FileFormatError, match="checksum"):
+        Log.load(path)
