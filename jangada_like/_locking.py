@@ -203,7 +203,13 @@ def access_error(exc: BaseException, path: str | os.PathLike[str], action: str) 
     """
     code = system_errno(exc)
     name = os.fspath(path)
-    reason = os.strerror(code) if code is not None else f"{type(exc).__name__}: {exc}"
+    said = exc.strerror if isinstance(exc, OSError) else None
+    if code is None:
+        reason = f"{type(exc).__name__}: {exc}"
+    elif said and "errno = " not in said:  # the caller's own words (HDF5's quote a whole stack)
+        reason = said
+    else:
+        reason = os.strerror(code)
     if code in _MISSING:
         msg = f"Path {name} does not exist ({reason}): check the path"
         return NotAFileError(msg, file=name, errno=code)
