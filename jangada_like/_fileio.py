@@ -460,7 +460,7 @@ def closing_safely(f: h5py.File, name: str | os.PathLike[str]) -> Iterator[h5py.
     f.close()
 
 
-def flush_safely(f: h5py.File, sync: bool = False) -> None:
+def flush_safely(f: h5py.File, sync: bool = False, metadata: bool = True) -> None:
     """Flush ``f`` so that a full disk fails before HDF5 rewrites the superblock: the raw data of
     the open datasets first, then the space up to the end HDF5 has allocated is claimed
     (``posix_fallocate``), and only then the metadata, which then lands in claimed space.  HDF5
@@ -477,7 +477,8 @@ def flush_safely(f: h5py.File, sync: bool = False) -> None:
         except OSError as exc:
             if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
                 raise
-    f.flush()
+    if metadata:
+        f.flush()
     if sync:
         os.fsync(fd)
 

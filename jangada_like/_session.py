@@ -241,7 +241,7 @@ class Session:
                 try:
                     if self._snapshots:  # nothing to compare: done
                         self._write_changed_in_place()
-                    flush_safely(self.file)  # type: ignore[arg-type]
+                    flush_safely(self.file, metadata=False)  # type: ignore[arg-type]
                 except Exception as exc:
                     self._refused(exc)
                     raise
