@@ -428,8 +428,8 @@ def _save_file(obj: Any, path: Path, timeout: float | None, incremental: bool | 
         raise ValueError(f"{msg}: {path}")
     with atomic_target(path, timeout, durable) as tmp:
         if possible and depth <= SHALLOW_DEPTH:
-            update_file(obj, path, tmp)
-        else:
+            possible = _update_clone(obj, path, tmp, timeout, required=bool(incremental))
+        if not (possible and depth <= SHALLOW_DEPTH):
             try:
                 created = open_h5(tmp, "w")
             except FileAccessError as exc:  # named after the file being saved, not the temporary
@@ -502,6 +502,21 @@ def abandon(f: h5py.File) -> None:
             os.close(null)
     with contextlib.suppress(Exception):
         f.close()
+
+
+def _update_clone(obj: Any, path: Path, tmp: Path, timeout: float | None, required: bool) -> bool:
+    """Clone ``path`` to ``tmp`` and update the clone, holding a read lock so that no writer
+    changes the file while it is copied (waiting up to ``timeout``); return ``False`` when a
+    writer changed the file after :func:`incremental_possible` looked (a full save then)."""
+    with FileLock(path, exclusive=False, timeout=timeout):
+        if file_stamp(path) != obj.__dict__.get("_jl_origin_"):
+            if required:
+                msg = "an incremental save needs the file unchanged since the object was loaded, "
+                msg += "and another process wrote it meanwhile: save it without incremental=True"
+                raise ValueError(f"{msg}: {path}")
+            return False
+        update_file(obj, path, tmp)
+    return True
 
 
 def validate(obj: Any, name: str, shared: set[int] | None = None) -> int:

@@ -118,6 +118,42 @@ def test_writer_waiting_while_a_save_renames_over_the_path_locks_the_new_file(tm
     assert log.rows.tolist() == [[7, 7]]
 
 
+def test_incremental_save_does_not_clone_a_file_a_writer_opened_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "log.hdf5"
+    Log(rows=np.zeros((3, 2), dtype=np.int64), note="a").save(path)
+    log = Log.load(path)
+    log.note = "b"
+    inside, release = tmp_path / "inside", tmp_path / "release"
+    writers: list[subprocess.Popen[bytes]] = []
+    real = fileio.incremental_possible
+
+    def then_a_writer_gets_in(*args: Any) -> bool:
+        possible = real(*args)  # the file is unchanged now: an incremental save is possible
+        writers.append(_spawn("append_once_inside", str(path), str(inside), str(release)))
+        _wait_until(inside.exists, "the writer getting in")
+        return possible
+
+    monkeypatch.setattr(fileio, "incremental_possible", then_a_writer_gets_in)
+    try:
+        with pytest.raises(FileLockedError):  # not a clone of a file half written by another process
+            log.save(path, timeout=0)
+        release.touch()
+        assert writers[0].wait(timeout=120) == 0
+    finally:
+        release.touch()
+        for proc in writers:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    monkeypatch.setattr(fileio, "incremental_possible", real)
+    assert Log.load(path).rows.tolist() == [[0, 0]] * 3 + [[7, 7]]  # the writer's row is in
+    log.save(path)  # the file changed since the load: a full save, and it works
+    again = Log.load(path)
+    assert again.note == "b" and again.rows.tolist() == [[0, 0]] * 3
+
+
 # -- 2. the temporary file of a save ------------------------------------------------------------
 
 
