@@ -202,7 +202,7 @@ class Session:
             if mode != "w" and not os.path.isfile(self.path):  # asked only on failure: saves a stat
                 raise NotAFileError(f"Path {self.path} does not exist", file=self.path) from None
             if isinstance(exc, (OSError, RuntimeError)):
-                raise file_error(exc, self.path, None, "open") from exc
+                raise file_error(exc, self.path, None, "write" if mode == "w" else "open") from exc
             raise
 
     def _open(self, obj: Any) -> None:
