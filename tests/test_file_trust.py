@@ -283,13 +283,16 @@ except FileAccessError as exc:
 
 def test_full_disk_in_a_new_session_is_a_clear_error_and_a_clean_close(tmp_path: Path) -> None:
     path = tmp_path / "new.hdf5"
-    code = _FULL_DISK.format(path=str(path), limit=100_000) + """
+    code = (
+        _FULL_DISK.format(path=str(path), limit=100_000)
+        + """
 try:
     with Log(path, mode="w", rows=np.zeros((100_000, 2))):
         print("opened")
 except FileAccessError as exc:
     print("refused", exc.errno == errno.EFBIG, exc.file == path, "cannot write" in str(exc))
 """
+    )
     out = _python(code)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["refused", "True", "True", "True"], out.stdout + out.stderr
