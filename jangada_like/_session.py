@@ -108,10 +108,10 @@ class Session:
                 self._write_changed_in_place()
                 flush_safely(self.file, sync=True)  # type: ignore[arg-type]
             except Exception as exc:
-                self._refused(exc)
+                self.refused(exc)
                 raise
 
-    def _refused(self, exc: BaseException) -> None:
+    def refused(self, exc: BaseException) -> None:
         """After a write the system refused (disk full, I/O error): close the file without
         writing more (see ``abandon``), so it keeps what the last flush wrote, and raise the
         library's error naming the file.  Other errors are left to the caller."""
@@ -243,7 +243,7 @@ class Session:
                         self._write_changed_in_place()
                     flush_safely(self.file, metadata=False)  # type: ignore[arg-type]
                 except Exception as exc:
-                    self._refused(exc)
+                    self.refused(exc)
                     raise
         except Exception:
             if not failed:

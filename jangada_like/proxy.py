@@ -221,6 +221,8 @@ class ProxyDataset:
                 f"cannot write data of shape {arr.shape} to {key!r} of a dataset of shape {dset.shape}: {exc}"
             )
             raise ShapeMismatchError(msg, file=self._file, path=self._path) from None
+        except (OSError, RuntimeError) as exc:
+            raise self._write_failed(exc) from exc
         self._source.touched(self)
 
     def append(self, values: Any, axis: int = 0, *, cast: bool = False) -> tuple[int, ...]:
@@ -234,7 +236,23 @@ class ProxyDataset:
         --------
         See the module docstring.
         """
-        return self._commit_append(*self._prepare_append(values, axis, cast))
+        try:
+            return self._commit_append(*self._prepare_append(values, axis, cast))
+        except (OSError, RuntimeError) as exc:
+            if isinstance(exc, JangadaError):
+                raise
+            raise self._write_failed(exc) from exc
+
+    def _write_failed(self, exc: BaseException) -> Exception:
+        """The library error for a write HDF5 could not do (disk full ...); the session then
+        closes the file without writing more, keeping what its last flush wrote."""
+        try:
+            refused = getattr(self._source, "refused", None)
+            if refused is not None:
+                refused(exc)
+        except JangadaError as err:
+            return err.add_context(path=self._path)
+        return file_error(exc, self._file, self._path, "write")
 
     def _plain_dtype(self, dset: h5py.Dataset) -> np.dtype[Any] | None:
         """The dtype values are stored in as they are (``None``: they need converting)."""

@@ -281,6 +281,32 @@ except FileAccessError as exc:
     assert rows[:2].tolist() == [[1, 1], [2, 2]]
 
 
+def test_full_disk_during_a_large_append_is_a_clear_error_and_a_clean_close(tmp_path: Path) -> None:
+    path = _empty_log(tmp_path / "log.hdf5")
+    code = (
+        _FULL_DISK.format(path=str(path), limit=300_000)
+        + """
+from jangada_like.errors import ProxyClosedError
+with Log(path, mode="r+") as log:
+    log.rows.append(np.array([[1, 1]], dtype=np.int64))
+    log.flush()
+    try:
+        log.rows.append(np.full((5_000_000, 2), 3, dtype=np.int64))  # written at once, not cached
+    except FileAccessError as exc:
+        print("refused", exc.errno == errno.EFBIG, exc.file == path, exc.path)
+    try:
+        log.rows.append(np.array([[2, 2]], dtype=np.int64))
+    except ProxyClosedError:
+        print("closed")
+"""
+    )
+    out = _python(code)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["refused", "True", "True", "/root/rows", "closed"], out.stdout + out.stderr
+    with pytest.warns(RecoveredFileWarning):
+        assert Log.load(path).rows.tolist() == [[1, 1]]
+
+
 def test_full_disk_in_a_new_session_is_a_clear_error_and_a_clean_close(tmp_path: Path) -> None:
     path = tmp_path / "new.hdf5"
     code = (
