@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,7 +30,7 @@ from ._h5 import (
     write_attr,
 )
 from ._incremental import file_stamp, incremental_possible, update_file
-from ._locking import FileLock, lock_holders
+from ._locking import FileLock, access_error, check_regular, lock_holders, system_errno
 from ._recovery import recover
 from ._version import __version__
 from .codecs.base import AttrNode, Codec
@@ -39,12 +40,14 @@ from .codecs.numpy_ import NdarrayCodec
 from .codecs.tables import _values as table_cells
 from .errors import (
     ClassMismatchError,
+    FileAccessError,
     FileFormatError,
     FileLockedError,
     FormatVersionError,
     JangadaError,
     MissingRootError,
     NestingTooDeepError,
+    add_note,
 )
 from .partial import NotLoaded, Selection
 from .registry import active_registry, default_registry
@@ -62,19 +65,26 @@ def open_h5(path: str | os.PathLike[str], mode: str, *, locked: bool = False, **
     """Open with our defaults (our own flock replaces HDF5's lock); errors name the file.
 
     ``locked`` says the caller holds the file's lock, so no live writer exists and consistency
-    flags left by a crashed writer may be cleared (see :mod:`jangada_like._recovery`).
+    flags left by a crashed writer may be cleared (see :mod:`jangada_like._recovery`).  An
+    existing file that is not locked is checked to be a regular file first (a FIFO would block
+    the open forever).  Errors of the system (missing, denied, disk full) are
+    a :class:`~jangada_like.errors.FileAccessError`, a broken file a :class:`FileFormatError`.
     """
     try:
         if mode in ("r", "r+") and set(kwargs) <= {"swmr"}:
+            if not locked:
+                check_regular(os.stat(path), path)
             return _open_existing(path, mode, bool(kwargs.get("swmr")))
         return h5py.File(path, mode, libver=LIBVER, locking=False, **kwargs)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"Path {os.fspath(path)} does not exist") from None
-    except OSError as exc:
+    except JangadaError:
+        raise
+    except (OSError, RuntimeError) as exc:
         if locked and "consistency flags" in str(exc):
             _refuse_live_swmr_writer(path)
             if recover(path):
                 return open_h5(path, mode, **kwargs)
+        if system_errno(exc) is not None:
+            raise access_error(exc, path, f"open (mode {mode!r})") from None
         msg = f"cannot open '{os.fspath(path)}' as HDF5 (mode {mode!r}): {exc}"
         raise FileFormatError(msg, file=path) from None
 
@@ -330,8 +340,10 @@ def load_file(
     """Read a whole file eagerly (under a shared lock; ``swmr``: with no lock, as a live reader
     of a file a SWMR writer has open)."""
     name = os.fspath(path)
-    if not Path(name).is_file():
-        raise FileNotFoundError(f"Path {name} does not exist")
+    try:
+        check_regular(os.stat(name), name)
+    except OSError as exc:
+        raise (exc if isinstance(exc, JangadaError) else access_error(exc, name, "open")) from None
     lock = contextlib.nullcontext() if swmr else FileLock(name, exclusive=False, timeout=timeout)
     with lock, open_h5(name, "r", locked=not swmr, **({"swmr": True} if swmr else {})) as f:
         ctx = Context(f, strict=strict, file_name=name)
@@ -352,7 +364,7 @@ def atomic_target(path: Path, timeout: float | None = 0, durable: bool = False) 
     writing to the old file would otherwise go on writing into a file nobody can open again.
     """
     remove_stale_temporaries(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}{TMP_SUFFIX}")
+    tmp = _create_temporary(path)
     try:
         yield tmp
         if durable:
@@ -362,12 +374,36 @@ def atomic_target(path: Path, timeout: float | None = 0, durable: bool = False) 
                 os.replace(tmp, path)
         else:
             os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
+        if isinstance(exc, FileAccessError) and exc.file == os.fspath(tmp):
+            add_note(exc, f"(the temporary file of a save to '{path}', removed: '{path}' is unchanged)")
         raise
     if durable:
         _fsync_dir(path.parent)
+
+
+#: a temporary file is created new, never through a symlink, with the mode of a normal file
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _create_temporary(path: Path) -> Path:
+    """Create the temporary file of a save to ``path`` (empty, exclusively, not following a
+    symlink) and return its path.  A name that is taken (say, by a symlink planted to make the
+    save write elsewhere) is left alone and another random name tried."""
+    for _ in range(8):
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}{TMP_SUFFIX}")
+        try:
+            os.close(os.open(tmp, _CREATE, 0o666))
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise access_error(exc, path, "create a temporary file to save") from None
+        return tmp
+    msg = f"cannot create a temporary file beside '{path}': 8 random names were all taken; "
+    msg += f"remove the files named .{path.name}.*{TMP_SUFFIX} there"
+    raise FileAccessError(msg, file=path, errno=errno.EEXIST)
 
 
 def save_file(
@@ -392,9 +428,13 @@ def _save_file(obj: Any, path: Path, timeout: float | None, incremental: bool | 
         raise ValueError(f"{msg}: {path}")
     with atomic_target(path, timeout, durable) as tmp:
         if possible and depth <= SHALLOW_DEPTH:
-            update_file(obj, path, tmp)
-        else:
-            with open_h5(tmp, "w") as f:
+            possible = _update_clone(obj, path, tmp, timeout, required=bool(incremental))
+        if not (possible and depth <= SHALLOW_DEPTH):
+            try:
+                created = open_h5(tmp, "w")
+            except FileAccessError as exc:  # named after the file being saved, not the temporary
+                raise access_error(exc, path, "create a temporary file to save") from exc
+            with closing_safely(created, path) as f:
                 ctx = Context(f, file_name=os.fspath(path))
                 ctx.compact = True  # a fresh file of this format: small values contiguous
                 ctx.shared = shared
@@ -402,6 +442,82 @@ def _save_file(obj: Any, path: Path, timeout: float | None, incremental: bool | 
     if hasattr(obj, "__dict__"):
         obj.__dict__["_jl_origin_"] = file_stamp(path)
     return possible and depth <= SHALLOW_DEPTH
+
+
+@contextlib.contextmanager
+def closing_safely(f: h5py.File, name: str | os.PathLike[str]) -> Iterator[h5py.File]:
+    """Close ``f`` after the block, also when the system refused a write (disk full): the write
+    failure is raised as :class:`~jangada_like.errors.FileAccessError` naming ``name``, and the
+    file is closed by :func:`abandon` (HDF5 would try the same writes again at close, fail, and
+    leave a half-closed file that crashes the interpreter at exit)."""
+    try:
+        yield f
+        flush_safely(f)
+    except BaseException as exc:
+        abandon(f)
+        if not isinstance(exc, JangadaError) and system_errno(exc) is not None:
+            raise access_error(exc, name, "write") from exc
+        raise
+    f.close()
+
+
+def flush_safely(f: h5py.File, sync: bool = False, metadata: bool = True) -> None:
+    """Flush ``f`` so that a full disk fails before HDF5 rewrites the superblock: the raw data of
+    the open datasets first, then the space up to the end HDF5 has allocated is claimed
+    (``posix_fallocate``), and only then the metadata, which then lands in claimed space.  HDF5
+    alone writes a superblock naming the new end of the file and then fails to write up to it,
+    leaving a file it refuses to open ("truncated file").  ``sync``: ``fsync`` too."""
+    for did in h5py.h5f.get_obj_ids(f.id, types=h5py.h5f.OBJ_DATASET):
+        did.flush()
+    fd = f.id.get_vfd_handle()
+    end = f.id.get_filesize()  # the larger of the end HDF5 allocated and the file's size
+    have = os.fstat(fd).st_size
+    if have < end:
+        try:
+            os.posix_fallocate(fd, have, end - have)
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                raise
+    if metadata:
+        f.flush()
+    if sync:
+        os.fsync(fd)
+
+
+def abandon(f: h5py.File) -> None:
+    """Close ``f`` writing nothing more to its file: after a failed write, what HDF5 still holds
+    (dirty metadata, cached chunks) goes to ``/dev/null``, so the file keeps what was last
+    flushed and the close succeeds.  (A close whose writes fail leaves HDF5 holding the file
+    half closed; the interpreter then dies of SIGSEGV at exit.)"""
+    if not f.id.valid:
+        return
+    try:
+        fd = f.id.get_vfd_handle()
+    except Exception:  # pragma: no cover - a driver without a descriptor
+        fd = None
+    if isinstance(fd, int) and fd >= 0:
+        null = os.open(os.devnull, os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
+        try:
+            os.dup2(null, fd, inheritable=False)
+        finally:
+            os.close(null)
+    with contextlib.suppress(Exception):
+        f.close()
+
+
+def _update_clone(obj: Any, path: Path, tmp: Path, timeout: float | None, required: bool) -> bool:
+    """Clone ``path`` to ``tmp`` and update the clone, holding a read lock so that no writer
+    changes the file while it is copied (waiting up to ``timeout``); return ``False`` when a
+    writer changed the file after :func:`incremental_possible` looked (a full save then)."""
+    with FileLock(path, exclusive=False, timeout=timeout):
+        if file_stamp(path) != obj.__dict__.get("_jl_origin_"):
+            if required:
+                msg = "an incremental save needs the file unchanged since the object was loaded, "
+                msg += "and another process wrote it meanwhile: save it without incremental=True"
+                raise ValueError(f"{msg}: {path}")
+            return False
+        update_file(obj, path, tmp)
+    return True
 
 
 def validate(obj: Any, name: str, shared: set[int] | None = None) -> int:

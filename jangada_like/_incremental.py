@@ -47,9 +47,9 @@ def incremental_possible(obj: Any, path: Path, shared: set[int]) -> bool:
 def update_file(obj: Any, path: Path, tmp: Path) -> None:
     """Clone ``path`` to ``tmp`` and bring the clone up to date with ``obj``."""
     shutil.copyfile(path, tmp)  # copy_file_range / sendfile on Linux: no copy through Python
-    from ._fileio import open_h5
+    from ._fileio import closing_safely, open_h5
 
-    with open_h5(tmp, "r+") as f:
+    with closing_safely(open_h5(tmp, "r+"), path) as f:
         ctx = Context(f, file_name=os.fspath(path))
         ctx.compact = int(f.attrs.get(FORMAT_ATTR, 0)) >= 2  # a format 1 file keeps its layout
         _update_object(obj, f[ROOT], ctx)

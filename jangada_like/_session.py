@@ -25,13 +25,13 @@ import numpy as np
 
 from ._compare import values_equal
 from ._engine import Context, run_deep, walk
-from ._fileio import check_header, decode_root, encode_root, open_h5, quick_root
+from ._fileio import abandon, check_header, decode_root, encode_root, flush_safely, open_h5, quick_root
 from ._h5 import ROOT, TYPES_ATTR, attr_names
-from ._locking import FileLock
+from ._locking import FileLock, access_error, check_regular, file_error, system_errno
 from ._optional import pandas_types
 from .codecs.base import AttrNode
 from .codecs.tables import column
-from .errors import FileFormatError, JangadaError, ReadOnlyError
+from .errors import FileFormatError, JangadaError, NotAFileError, ReadOnlyError
 from .proxy import ProxyDataset
 from .registry import CodecRegistry, active_registry
 from .serializable import Serializable
@@ -120,9 +120,25 @@ class Session:
 
     def flush(self) -> None:
         if self.is_open and self.writable:
-            self._write_changed_in_place()
-            self.file.flush()  # type: ignore[union-attr]
-            os.fsync(self.file.id.get_vfd_handle())  # type: ignore[union-attr]
+            try:
+                self._write_changed_in_place()
+                flush_safely(self.file, sync=True)  # type: ignore[arg-type]
+            except Exception as exc:
+                self.refused(exc)
+                raise
+
+    def refused(self, exc: BaseException) -> None:
+        """After a write the system refused (disk full, I/O error): close the file without
+        writing more (see ``abandon``), so it keeps what the last flush wrote, and raise the
+        library's error naming the file.  Other errors are left to the caller."""
+        if isinstance(exc, JangadaError) or system_errno(exc) is None or self.file is None:
+            return
+        abandon(self.file)
+        self._close()
+        err = access_error(exc, self.path, "write")
+        err.message += "; the file was closed: what was written since the last flush() is lost, "
+        err.message += "everything flushed before is kept (the next open of the file recovers it)"
+        raise err from exc
 
     def own(self, resource: Any) -> None:
         """Close ``resource`` when the session closes."""
@@ -195,16 +211,22 @@ class Session:
         self.mode = mode
         try:
             self._open(obj)
-        except BaseException:
-            self._close()
+        except BaseException as exc:
+            self._close(abandoning=True)
+            if isinstance(exc, JangadaError):
+                raise
             if mode != "w" and not os.path.isfile(self.path):  # asked only on failure: saves a stat
-                raise FileNotFoundError(f"Path {self.path} does not exist") from None
+                raise NotAFileError(f"Path {self.path} does not exist", file=self.path) from None
+            if isinstance(exc, (OSError, RuntimeError)):
+                raise file_error(exc, self.path, None, "write" if mode == "w" else "open") from exc
             raise
 
     def _open(self, obj: Any) -> None:
         if not (self.swmr and self.mode == "r"):
             self._lock = FileLock(self.path, exclusive=self.mode != "r", timeout=self.timeout)
             self._lock.acquire()
+        else:  # no lock to open it: a FIFO would block the open forever
+            check_regular(os.stat(self.path), self.path)
         if self.mode == "w":
             self.file = open_h5(self.path, "w", locked=True)
             obj._init_values(self.values)
@@ -231,15 +253,28 @@ class Session:
         """Write containers changed in place, flush and close.  When the block itself failed,
         an error while writing must not hide the error the block raised."""
         try:
-            if self._snapshots and self.is_open and self.writable:  # nothing to compare: done
-                self._write_changed_in_place()  # closing the file flushes it
+            if self.is_open and self.writable:
+                try:
+                    if self._snapshots:  # nothing to compare: done
+                        self._write_changed_in_place()
+                    flush_safely(self.file, metadata=False)  # type: ignore[arg-type]
+                except Exception as exc:
+                    self.refused(exc)
+                    raise
         except Exception:
             if not failed:
                 raise
         finally:
-            self._close()
+            self._close(abandoning=failed)
 
-    def _close(self) -> None:
+    def _close(self, abandoning: bool = False) -> None:
+        """Close everything; ``abandoning`` (the block failed): close a writable file without
+        writing more if a flush fails (a failed write would crash HDF5 at exit)."""
+        if abandoning and self.writable and self.is_open:
+            try:
+                flush_safely(self.file)  # type: ignore[arg-type]
+            except Exception:
+                abandon(self.file)  # type: ignore[arg-type]
         for obj, _path in self._objects.values():
             obj.__dict__.pop("_jl_node_", None)
         self._objects.clear()

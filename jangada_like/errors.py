@@ -22,12 +22,15 @@ __all__ = [
     "CastingError",
     "DatasetTooLargeError",
     "ClassMismatchError",
+    "FileAccessError",
     "FileFormatError",
     "FileLockedError",
+    "FilePermissionError",
     "FormatVersionError",
     "JangadaError",
     "MissingRootError",
     "NestingTooDeepError",
+    "NotAFileError",
     "ProxyClosedError",
     "ReadOnlyError",
     "ShapeMismatchError",
@@ -270,6 +273,58 @@ class FileLockedError(JangadaError, TimeoutError):
     Examples
     --------
     >>> issubclass(FileLockedError, TimeoutError)
+    True
+    """
+
+
+class FileAccessError(JangadaError, OSError):
+    """The operating system refused the file: disk full, file size limit, I/O error, permission,
+    or no regular file at the path.  ``errno`` is set where the system gave one; the file itself
+    was not found broken (that is :class:`FileFormatError`).
+
+    Examples
+    --------
+    >>> import errno
+    >>> err = FileAccessError("no space left", file="run.hdf5", errno=errno.ENOSPC)
+    >>> isinstance(err, OSError), err.errno == errno.ENOSPC
+    (True, True)
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | os.PathLike[str] | None = None,
+        path: str | None = None,
+        prop: str | None = None,
+        errno: int | None = None,
+    ) -> None:
+        super().__init__(message, file=file, path=path, prop=prop)
+        self.errno = errno
+        self.filename = self.file
+
+    def __reduce__(self) -> Any:
+        state = {"file": self.file, "path": self.path, "prop": self.prop, "errno": self.errno}
+        return (_rebuild, (type(self), self.message, state))
+
+
+class NotAFileError(FileAccessError, FileNotFoundError):
+    """No regular file at the path: it is missing, or a directory, FIFO, device or socket
+    (jangada raised ``FileNotFoundError`` here).
+
+    Examples
+    --------
+    >>> issubclass(NotAFileError, FileNotFoundError)
+    True
+    """
+
+
+class FilePermissionError(FileAccessError, PermissionError):
+    """The operating system denied access to the file or its folder.
+
+    Examples
+    --------
+    >>> issubclass(FilePermissionError, PermissionError)
     True
     """
 

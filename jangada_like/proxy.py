@@ -31,7 +31,8 @@ import numpy as np
 from h5py import h5s
 
 from ._h5 import MEMORY_TYPES, chunk_table, dataset_dtype, has_attr, make_growable
-from .errors import CastingError, ProxyClosedError, ReadOnlyError, ShapeMismatchError
+from ._locking import file_error
+from .errors import CastingError, JangadaError, ProxyClosedError, ReadOnlyError, ShapeMismatchError
 
 __all__ = ["ProxyDataset"]
 
@@ -135,6 +136,14 @@ class ProxyDataset:
             return f"<ProxyDataset '{self._path}' of '{self._file}' (closed)>"
 
     def __getitem__(self, key: Any) -> Any:
+        try:
+            return self._read(key)
+        except (OSError, RuntimeError) as exc:  # a broken file, or the system: named
+            if isinstance(exc, JangadaError):
+                raise
+            raise file_error(exc, self._file, self._path, "read") from exc
+
+    def _read(self, key: Any) -> Any:
         dset = self.dataset
         if type(key) is slice and key.step in (None, 1):
             table = self._rows_table(dset)
@@ -232,6 +241,8 @@ class ProxyDataset:
                 f"cannot write data of shape {arr.shape} to {key!r} of a dataset of shape {dset.shape}: {exc}"
             )
             raise ShapeMismatchError(msg, file=self._file, path=self._path) from None
+        except (OSError, RuntimeError) as exc:
+            raise self._write_failed(exc) from exc
         self._source.touched(self)
 
     def append(self, values: Any, axis: int = 0, *, cast: bool = False) -> tuple[int, ...]:
@@ -245,7 +256,23 @@ class ProxyDataset:
         --------
         See the module docstring.
         """
-        return self._commit_append(*self._prepare_append(values, axis, cast))
+        try:
+            return self._commit_append(*self._prepare_append(values, axis, cast))
+        except (OSError, RuntimeError) as exc:
+            if isinstance(exc, JangadaError):
+                raise
+            raise self._write_failed(exc) from exc
+
+    def _write_failed(self, exc: BaseException) -> Exception:
+        """The library error for a write HDF5 could not do (disk full ...); the session then
+        closes the file without writing more, keeping what its last flush wrote."""
+        try:
+            refused = getattr(self._source, "refused", None)
+            if refused is not None:
+                refused(exc)
+        except JangadaError as err:
+            return err.add_context(path=self._path)
+        return file_error(exc, self._file, self._path, "write")
 
     def _plain_dtype(self, dset: h5py.Dataset) -> np.dtype[Any] | None:
         """The dtype values are stored in as they are (``None``: they need converting)."""

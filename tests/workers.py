@@ -96,6 +96,32 @@ def save_incrementally_forever(path: str, ready: str) -> None:
         log.save(path, incremental=True)
 
 
+def save_pausing_before_rename(path: str, renaming: str, go: str) -> None:
+    """Save a new Log over ``path``, stopping just before the rename (the write lock of the old
+    file held) until ``go`` exists; touch ``renaming`` once stopped there."""
+    real_replace = os.replace
+
+    def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        if os.fspath(dst) == path:
+            Path(renaming).touch()
+            while not os.path.exists(go):
+                time.sleep(0.01)
+        real_replace(src, dst)
+
+    os.replace = replace  # type: ignore[assignment]
+    Log(rows=np.zeros((0, 2), dtype=np.int64), note="saved").save(path, timeout=60)
+
+
+def append_once_inside(path: str, inside: str, release: str) -> None:
+    """Open ``path`` for writing (waiting for it), touch ``inside``, wait for ``release``, then
+    append the row (7, 7)."""
+    with Log(path, mode="r+", timeout=120) as log:
+        Path(inside).touch()
+        while not os.path.exists(release):
+            time.sleep(0.01)
+        log.rows.append(np.array([7, 7], dtype=np.int64))
+
+
 if __name__ == "__main__":
     func = globals()[sys.argv[1]]
     args = [float(a) if a.replace(".", "", 1).isdigit() and "." in a else a for a in sys.argv[2:]]
