@@ -321,3 +321,27 @@ def test_to_dask_worker_process_refuses_a_file_open_for_writing_with_the_way_out
         with Acquisition(path, mode="r") as acq:  # the way out: a reading session
             total = client.compute(acq.rows.to_dask(chunks=(8192, 8)).sum()).result()
     assert float(total) == pytest.approx(data.sum())
+
+
+def test_to_dask_in_a_live_swmr_reader_sees_the_rows_at_the_call(live: tuple[Path, Writer]) -> None:
+    pytest.importorskip("dask")
+    path, writer = live
+    writer.step(1)
+    with Log(path, mode="r", swmr=True) as log:
+        before = log.rows.to_dask()
+        writer.step(2)
+        log.refresh()
+        after = log.rows.to_dask()
+        np.testing.assert_array_equal(before.compute(scheduler="threads"), _expected(1))
+        np.testing.assert_array_equal(after.compute(scheduler="threads", num_workers=4), _expected(2))
+
+
+def test_to_dask_in_a_swmr_writer_session_reads_what_it_appended(tmp_path: Path) -> None:
+    pytest.importorskip("dask")
+    path = tmp_path / "log.hdf5"
+    Log(rows=np.zeros((0, 2), dtype=np.int64), note="").save(path)
+    with Log(path, mode="r+", swmr=True) as log:
+        for k in (1, 2, 3):
+            log.rows.append(step_rows(k))
+        lazy = log.rows.to_dask(chunks=(7, 2))
+        np.testing.assert_array_equal(lazy.compute(scheduler="threads", num_workers=4), _expected(3))
