@@ -370,7 +370,7 @@ class ProxyDataset:
         if chunks is None:
             chunks = dask_chunks(shape, self.chunks, self.dataset.dtype.itemsize)
         source = DaskSource(self)
-        meta = np.empty((0,) * len(shape), dtype=self.dtype)
+        meta = source.meta
         return da.from_array(source, chunks=chunks, asarray=True, lock=False, name=False, meta=meta)
 
 
@@ -395,9 +395,13 @@ class DaskSource:
     """
 
     def __init__(self, proxy: ProxyDataset) -> None:
-        key = f"{os.getpid()}-{uuid.uuid4().hex}"
+        key = proxy.__dict__.setdefault("_dask_key", f"{os.getpid()}-{uuid.uuid4().hex}")
+        shape = proxy.shape
+        #: an empty block: what dask calls ``meta`` (its dtype is that of every block)
+        empty = (slice(0, 0),) * len(shape)
+        self.meta = _as_block(proxy[empty] if shape else proxy[()])
         state = {"file": proxy.filename, "path": proxy.path, "tag": proxy._codec.tag}
-        state |= {"shape": proxy.shape, "dtype": proxy.dtype, "key": key}
+        state |= {"shape": shape, "dtype": self.meta.dtype, "key": key}
         state["writer"] = os.getpid() if proxy._source.writable else None
         self.__setstate__(state)
         self._proxy: ProxyDataset | None = proxy
@@ -426,11 +430,12 @@ class DaskSource:
                     self._proxy = reopen_proxy(self.file, self.path, self.tag)
                 proxy = self._proxy
         try:
-            return proxy[key]
+            out = proxy[key]
         except FileFormatError as exc:
             if self.writer is None:
                 raise
             raise self._writer_error(exc) from exc
+        return _as_block(out)
 
     def _writer_error(self, exc: FileFormatError) -> FileLockedError:
         msg = f"a dask worker (process {os.getpid()}) cannot read dataset '{self.path}' of "
@@ -442,6 +447,12 @@ class DaskSource:
 
     def __repr__(self) -> str:
         return f"<DaskSource '{self.path}' of '{self.file}' shape={self.shape}>"
+
+
+def _as_block(out: Any) -> np.ndarray:
+    """A numpy array, as dask expects of a block, also where slicing the proxy gives pandas (a
+    DatetimeIndex: tz-aware times become Timestamps in an object array)."""
+    return out if type(out) is np.ndarray else np.asarray(out)
 
 
 #: proxies that the graphs made in this process read through (see :class:`DaskSource`)

@@ -262,6 +262,7 @@ def test_to_dask_graph_pickles_to_a_reader_by_path(tmp_path: Path) -> None:
     pytest.importorskip("dask")
     import pickle
 
+    from jangada_like import proxy as proxy_module
     from jangada_like.proxy import DaskSource
 
     path = tmp_path / "acq.hdf5"
@@ -271,6 +272,10 @@ def test_to_dask_graph_pickles_to_a_reader_by_path(tmp_path: Path) -> None:
         (source,) = {id(v): v for v in lazy.dask.values() if isinstance(v, DaskSource)}.values()
         here = pickle.loads(pickle.dumps(source))  # this process: reads through the session
         assert here._proxy is acq.rows
+        known = len(proxy_module._LIVE)
+        for _ in range(50):
+            acq.rows.to_dask()
+        assert len(proxy_module._LIVE) == known  # one entry per proxy, not per graph
         state = source.__getstate__()
         assert (state["file"], state["path"], state["writer"]) == (str(path), "/root/rows", None)
         elsewhere = DaskSource.__new__(DaskSource)  # what a worker process unpickles
@@ -345,3 +350,27 @@ def test_to_dask_in_a_swmr_writer_session_reads_what_it_appended(tmp_path: Path)
             log.rows.append(step_rows(k))
         lazy = log.rows.to_dask(chunks=(7, 2))
         np.testing.assert_array_equal(lazy.compute(scheduler="threads", num_workers=4), _expected(3))
+
+
+class Stamped(jangada_like.Persistable, tag="tests.test_live.stamped"):
+    times = jangada_like.SerializableProperty(default=None)
+    spans = jangada_like.SerializableProperty(default=None)
+
+
+def test_to_dask_blocks_are_numpy_where_the_proxy_gives_pandas(tmp_path: Path) -> None:
+    pytest.importorskip("dask")
+    import pandas as pd
+
+    times = pd.date_range("2026-01-01", periods=5, freq="h", tz="Europe/Berlin")
+    spans = pd.timedelta_range(0, periods=5, freq="s")
+    path = Stamped(times=times, spans=spans).save(tmp_path / "stamped")
+    with Stamped(path, mode="r") as obj:
+        assert isinstance(obj.times[0:2], pd.DatetimeIndex)  # the proxy's own slices stay pandas
+        lazy_times = obj.times.to_dask(chunks=2)  # tz-aware: Timestamps in object blocks
+        lazy_spans = obj.spans.to_dask(chunks=2)
+        assert lazy_times.dtype == object and lazy_spans.dtype == np.dtype("m8[ns]")
+        blocks = [lazy_times.blocks[i].compute() for i in range(3)]
+        assert all(type(b) is np.ndarray for b in blocks)
+        assert list(np.concatenate(blocks)) == list(times)
+        np.testing.assert_array_equal(lazy_spans.compute(), spans.to_numpy())
+        assert lazy_spans.max().compute() == spans.max()
