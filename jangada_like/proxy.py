@@ -22,6 +22,7 @@ array([1., 2.])
 from __future__ import annotations
 
 import copy
+import math
 import os
 import threading
 import uuid
@@ -471,8 +472,9 @@ def dask_chunks(
     ``limit`` defaults to dask's ``array.chunk-size`` setting (128 MiB).  Data no larger than
     that is one block.  Otherwise the last axes are kept whole as long as they fit (rows of a
     row-major dataset are contiguous) and the first axes take as many HDF5 chunks as fit; a
-    contiguous dataset counts as chunked by rows.  Each block size is a multiple of the HDF5
-    chunk along its axis (or the whole axis), so no HDF5 chunk is read by two tasks.
+    contiguous dataset (``hdf5_chunks=None``) may be split anywhere.  Each block size is a
+    multiple of the HDF5 chunk along its axis (or the whole axis), so no HDF5 chunk is read by
+    two tasks.
 
     Examples
     --------
@@ -484,12 +486,12 @@ def dask_chunks(
     if limit is None:
         limit = _configured_chunk_bytes()
     shape = tuple(int(n) for n in shape)
-    if not shape or int(np.prod(shape)) * itemsize <= limit:
+    if not shape or math.prod(shape) * itemsize <= limit:
         return shape
     chunk = tuple(hdf5_chunks) if hdf5_chunks else (1,) * len(shape)  # contiguous: any split
     block = [max(1, min(c, n)) for c, n in zip(chunk, shape)]
     for axis in reversed(range(len(shape))):
-        others = int(np.prod([b for i, b in enumerate(block) if i != axis])) * itemsize
+        others = math.prod(b for i, b in enumerate(block) if i != axis) * itemsize
         fit = max(1, limit // max(others, 1))
         if fit >= shape[axis]:
             block[axis] = shape[axis]
