@@ -1,4 +1,4 @@
-"""Run the workloads W1-W7 side by side and print a results table.
+"""Run the workloads W1-W8 side by side and print a results table.
 
     python -m benchmarks.run --profile quick      # under 5 minutes on 2 cores
     python -m benchmarks.run --profile full       # the sizes of issue 5
@@ -79,7 +79,7 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "peak_rss_mib": statistics.median(r["peak_rss_mib"] for r in runs),
         "file_bytes": runs[0]["file_bytes"],
     }
-    for key in ("appends_per_s", "size_ratio", "load_peak_ratio"):
+    for key in ("appends_per_s", "size_ratio", "load_peak_ratio", "tasks"):
         if key in runs[0]:
             summary[key] = statistics.median(r[key] for r in runs)
     return summary
@@ -130,6 +130,8 @@ def main() -> None:
                 extra = ""
                 if "appends_per_s" in m:
                     extra = f"{m['appends_per_s']:.0f} appends/s, size/data {m['size_ratio']:.3f}"
+                if "tasks" in m:
+                    extra = f"{m['tasks']:.0f} dask tasks"
                 if "load_peak_ratio" in m:
                     extra = f"memory taken by the load: {m['load_peak_ratio']:.2f}x the array"
                 print(

@@ -563,3 +563,45 @@ WORKLOADS["W1gz"] = (w1z, ("save", "load"), {"quick": 64, "full": 256})
 WORKLOADS["W4gz"] = (w4z, ("session",), {"quick": 2000, "full": 10_000})
 LIBS["W1gz"] = "h5py jangada_like"
 LIBS["W4gz"] = "h5py jangada_like"
+
+
+# -- W8: a dask mean over an appended dataset ------------------------------------------------------
+
+
+def w8(lib: str, folder: Path, mib: int, phase: str) -> dict[str, float]:
+    """``proxy.to_dask().mean()`` against ``da.from_array`` on the same file opened with plain
+    h5py (dask's own choice of blocks), over rows appended 1 MiB at a time by jangada_like (so
+    in its 256 KiB HDF5 chunks); dask's default threaded scheduler, page cache warm or cold.
+    The timed step opens the file, builds the graph and computes the mean."""
+    import dask.array as da
+
+    path = folder / "w8.hdf5"
+    rows, block = mib * 2**20 // 64, 16384
+    rng = np.random.default_rng(8)
+    with Series(path, mode="w", rows=np.zeros((0, 8))) as s:
+        for first in range(0, rows, block):
+            s.rows.append(rng.random((min(block, rows - first), 8)))
+    settled()
+    if phase == "mean-cold":
+        drop_cache(path)
+    else:
+        _w8_mean(lib, path, da)  # the page cache holds the file
+    start = time.perf_counter()
+    tasks = _w8_mean(lib, path, da)
+    return {"seconds": time.perf_counter() - start, "tasks": tasks}
+
+
+def _w8_mean(lib: str, path: Path, da: Any) -> int:
+    if lib == "jangada_like":
+        with Series(path, mode="r") as s:
+            lazy = s.rows.to_dask()
+            lazy.mean().compute()
+    else:
+        with h5py.File(path, "r") as f:
+            lazy = da.from_array(f["root/rows"])
+            lazy.mean().compute()
+    return int(lazy.npartitions)
+
+
+WORKLOADS["W8"] = (w8, ("mean-warm", "mean-cold"), {"quick": 256, "full": 512})
+LIBS["W8"] = "h5py jangada_like"

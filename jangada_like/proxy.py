@@ -22,7 +22,11 @@ array([1., 2.])
 from __future__ import annotations
 
 import copy
+import math
 import os
+import threading
+import uuid
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,9 +36,17 @@ from h5py import h5s
 
 from ._h5 import MEMORY_TYPES, chunk_table, dataset_dtype, has_attr, make_growable
 from ._locking import file_error
-from .errors import CastingError, JangadaError, ProxyClosedError, ReadOnlyError, ShapeMismatchError
+from .errors import (
+    CastingError,
+    FileFormatError,
+    FileLockedError,
+    JangadaError,
+    ProxyClosedError,
+    ReadOnlyError,
+    ShapeMismatchError,
+)
 
-__all__ = ["ProxyDataset"]
+__all__ = ["DASK_CHUNK_BYTES", "DaskSource", "ProxyDataset", "dask_chunks"]
 
 
 class ProxyDataset:
@@ -375,16 +387,181 @@ class ProxyDataset:
         return tuple(dset.shape)
 
     def to_dask(self, chunks: Any = None) -> Any:
-        """A ``dask.array`` over this dataset (needs the ``dask`` extra).
+        """A ``dask.array`` over this dataset as it is now (needs the ``dask`` extra).
+
+        Parameters
+        ----------
+        chunks
+            ``None`` (the default) picks blocks of about dask's ``array.chunk-size`` setting
+            (128 MiB unless configured) made of whole HDF5 chunks, or the whole array when it
+            is smaller (see :func:`dask_chunks`): an appended dataset's 256 KiB HDF5 chunks
+            would make thousands of tasks.  Anything else (a shape, ``"auto"``, ...) is handed
+            to ``dask.array.from_array`` as it is.
+
+        The graph holds a :class:`DaskSource`.  With the threaded scheduler (dask's default) and
+        a ``processes=False`` distributed cluster it reads through this proxy, so compute while
+        the ``with`` block is open; the blocks are read through h5py, whose own lock makes
+        concurrent reads safe.  Workers in other processes open the file read-only by path:
+        that needs a file no one is writing (a session opened with ``mode='r'``).
 
         Examples
         --------
-        ``da = proxy.to_dask(); da.mean().compute()``
+        >>> import numpy as np, tempfile, os
+        >>> from jangada_like import Persistable, SerializableProperty
+        >>> class Rows(Persistable):
+        ...     values = SerializableProperty(default=None)
+        >>> path = Rows(values=np.arange(12.0).reshape(6, 2)).save(os.path.join(tempfile.mkdtemp(), "d"))
+        >>> with Rows(path, mode="r") as rows:
+        ...     lazy = rows.values.to_dask()
+        ...     print(lazy.chunks, float(lazy.mean().compute()))
+        ((6,), (2,)) 5.5
         """
         import dask.array as da
 
         self._source.flush()
-        return da.from_array(self, chunks=chunks or self.chunks or "auto", asarray=True, lock=True)
+        shape = self.shape
+        if chunks is None:
+            chunks = dask_chunks(shape, self.chunks, self.dataset.dtype.itemsize)
+        source = DaskSource(self)
+        meta = source.meta
+        return da.from_array(source, chunks=chunks, asarray=True, lock=False, name=False, meta=meta)
+
+
+class DaskSource:
+    """What the graph of :meth:`ProxyDataset.to_dask` holds: where the data is (file, HDF5 path,
+    codec tag, shape, dtype) and, in the process that made it, the proxy itself.
+
+    Dask reads blocks with ``source[key]``.  In the process that called ``to_dask`` (the
+    threaded scheduler, a ``processes=False`` cluster, which unpickles the graph in the same
+    process) that reads through the proxy, so it works while its ``with`` block is open.  A
+    copy unpickled in another process (a worker of the distributed scheduler) opens the file
+    read-only by path on first use, once per copy however many threads ask.
+
+    Examples
+    --------
+    >>> import pickle
+    >>> source = DaskSource.__new__(DaskSource)
+    >>> source.__setstate__({"file": "run.hdf5", "path": "/root/x", "tag": "numpy.ndarray",
+    ...                      "shape": (3,), "dtype": np.dtype("f8")})
+    >>> pickle.loads(pickle.dumps(source))
+    <DaskSource '/root/x' of 'run.hdf5' shape=(3,)>
+    """
+
+    def __init__(self, proxy: ProxyDataset) -> None:
+        key = proxy.__dict__.setdefault("_dask_key", f"{os.getpid()}-{uuid.uuid4().hex}")
+        shape = proxy.shape
+        #: an empty block: what dask calls ``meta`` (its dtype is that of every block)
+        empty = (slice(0, 0),) * len(shape)
+        self.meta = _as_block(proxy[empty] if shape else proxy[()])
+        state = {"file": proxy.filename, "path": proxy.path, "tag": proxy._codec.tag}
+        state |= {"shape": shape, "dtype": self.meta.dtype, "key": key}
+        state["writer"] = os.getpid() if proxy._source.writable else None
+        self.__setstate__(state)
+        self._proxy: ProxyDataset | None = proxy
+        _LIVE[key] = proxy
+
+    def __getstate__(self) -> dict[str, Any]:
+        names = ("file", "path", "tag", "shape", "dtype", "key", "writer")
+        return {name: getattr(self, name) for name in names}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.file, self.path, self.tag = state["file"], state["path"], state["tag"]
+        self.shape, self.dtype = tuple(state["shape"]), state["dtype"]
+        self.key, self.writer = state.get("key", ""), state.get("writer")
+        self.ndim = len(self.shape)
+        mine = self.key.startswith(f"{os.getpid()}-")  # never a proxy inherited by a fork
+        self._proxy = _LIVE.get(self.key) if mine else None
+        self._opening = threading.Lock()
+
+    def __getitem__(self, key: Any) -> Any:
+        proxy = self._proxy
+        if proxy is None:
+            with self._opening:  # threads of one worker share one reopened file
+                if self._proxy is None:
+                    from ._session import reopen_proxy
+
+                    self._proxy = reopen_proxy(self.file, self.path, self.tag)
+                proxy = self._proxy
+        try:
+            out = proxy[key]
+        except FileFormatError as exc:
+            if self.writer is None:
+                raise
+            raise self._writer_error(exc) from exc
+        return _as_block(out)
+
+    def _writer_error(self, exc: FileFormatError) -> FileLockedError:
+        msg = f"a dask worker (process {os.getpid()}) cannot read dataset '{self.path}' of "
+        msg += f"'{self.file}': expected a file open for reading only, got one that process "
+        msg += f"{self.writer} opened for writing when it called to_dask() ({exc.message}); "
+        msg += "open the file with mode='r' before calling to_dask(), compute with the threaded "
+        msg += "scheduler or a processes=False cluster, or compute once the writer has closed it"
+        return FileLockedError(msg, file=self.file, path=self.path)
+
+    def __repr__(self) -> str:
+        return f"<DaskSource '{self.path}' of '{self.file}' shape={self.shape}>"
+
+
+def _as_block(out: Any) -> np.ndarray:
+    """A numpy array, as dask expects of a block, also where slicing the proxy gives pandas (a
+    DatetimeIndex: tz-aware times become Timestamps in an object array)."""
+    return out if type(out) is np.ndarray else np.asarray(out)
+
+
+#: proxies that the graphs made in this process read through (see :class:`DaskSource`)
+_LIVE: weakref.WeakValueDictionary[str, ProxyDataset] = weakref.WeakValueDictionary()
+
+
+#: the block size :func:`dask_chunks` aims at when dask is not configured (dask's own default)
+DASK_CHUNK_BYTES = 128 * 2**20
+
+
+def dask_chunks(
+    shape: tuple[int, ...], hdf5_chunks: tuple[int, ...] | None, itemsize: int, limit: int | None = None
+) -> tuple[int, ...]:
+    """Dask block shape for a dataset: whole HDF5 chunks, about ``limit`` bytes per block.
+
+    ``limit`` defaults to dask's ``array.chunk-size`` setting (128 MiB).  Data no larger than
+    that is one block.  Otherwise the last axes are kept whole as long as they fit (rows of a
+    row-major dataset are contiguous) and the first axes take as many HDF5 chunks as fit; a
+    contiguous dataset (``hdf5_chunks=None``) may be split anywhere.  Each block size is a
+    multiple of the HDF5 chunk along its axis (or the whole axis), so no HDF5 chunk is read by
+    two tasks.
+
+    Examples
+    --------
+    >>> dask_chunks((1_000_000, 8), (4096, 8), 8, limit=2**20)
+    (16384, 8)
+    >>> dask_chunks((1000, 8), (4096, 8), 8)
+    (1000, 8)
+    """
+    if limit is None:
+        limit = _configured_chunk_bytes()
+    shape = tuple(int(n) for n in shape)
+    if not shape or math.prod(shape) * itemsize <= limit:
+        return shape
+    chunk = tuple(hdf5_chunks) if hdf5_chunks else (1,) * len(shape)  # contiguous: any split
+    block = [max(1, min(c, n)) for c, n in zip(chunk, shape)]
+    for axis in reversed(range(len(shape))):
+        others = math.prod(b for i, b in enumerate(block) if i != axis) * itemsize
+        fit = max(1, limit // max(others, 1))
+        if fit >= shape[axis]:
+            block[axis] = shape[axis]
+            continue
+        step = block[axis]
+        block[axis] = max(step, fit // step * step)
+        break  # the axes before it stay one HDF5 chunk deep
+    return tuple(block)
+
+
+def _configured_chunk_bytes() -> int:
+    try:
+        import dask
+        from dask.utils import parse_bytes
+    except ImportError:  # pragma: no cover - only to_dask needs dask
+        return DASK_CHUNK_BYTES
+    value = dask.config.get("array.chunk-size", DASK_CHUNK_BYTES)
+    return int(parse_bytes(value)) if isinstance(value, str) else int(value)
 
 
 def _append_rows(dset: h5py.Dataset, shape: tuple[int, ...], arr: np.ndarray, mtype: Any) -> None:

@@ -10,6 +10,7 @@ import pickle
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -66,41 +67,73 @@ class CodeExecutionDuringLoad(AssertionError):
     """Raised when a load tries to import an unknown module, unpickle or evaluate."""
 
 
-@contextlib.contextmanager
-def _no_code_execution() -> Iterator[None]:
+# Loads run in several threads at once (tests/test_safety.py): the guard is installed while any
+# thread loads (a count, under a lock, so that overlapping loads cannot restore each other's
+# patches out of order and leave the guard on for the rest of the suite) and refuses only in a
+# thread that is loading.
+_GUARD = threading.Lock()
+_LOADING = threading.local()
+_INSTALLED: list[tuple[Any, str, Any]] = []
+_INSTALLED_USERS = [0]
+
+
+def _in_load() -> bool:
+    return getattr(_LOADING, "depth", 0) > 0
+
+
+def _guards() -> list[tuple[Any, str, Any]]:
     real_import, real_import_module = builtins.__import__, importlib.import_module
 
     def guarded_import(
         name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0
     ) -> Any:
         # codecs of the interpreter load lazily; nothing a file names can reach them
-        if level == 0 and name not in sys.modules and not name.startswith("encodings."):
+        if _in_load() and level == 0 and name not in sys.modules and not name.startswith("encodings."):
             raise CodeExecutionDuringLoad(f"a load imported the unknown module {name!r}")
         return real_import(name, globals, locals, fromlist, level)
 
     def guarded_import_module(name: str, package: str | None = None) -> Any:
-        if name not in sys.modules:
+        if _in_load() and name not in sys.modules:
             raise CodeExecutionDuringLoad(f"a load called import_module({name!r})")
         return real_import_module(name, package)
 
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise CodeExecutionDuringLoad("a load tried to unpickle or evaluate data")
+    def refusing(real: Callable[..., Any]) -> Callable[..., Any]:
+        def refuse(*args: Any, **kwargs: Any) -> Any:
+            if _in_load():
+                raise CodeExecutionDuringLoad("a load tried to unpickle or evaluate data")
+            return real(*args, **kwargs)
 
-    patches = [
+        return refuse
+
+    return [
         (builtins, "__import__", guarded_import),
         (importlib, "import_module", guarded_import_module),
-        (pickle, "loads", refuse),
-        (pickle, "load", refuse),
-        (builtins, "eval", refuse),
+        (pickle, "loads", refusing(pickle.loads)),
+        (pickle, "load", refusing(pickle.load)),
+        (builtins, "eval", refusing(builtins.eval)),
     ]
-    saved = [(obj, name, getattr(obj, name)) for obj, name, _ in patches]
-    for obj, name, new in patches:
-        setattr(obj, name, new)
+
+
+@contextlib.contextmanager
+def _no_code_execution() -> Iterator[None]:
+    with _GUARD:
+        if not _INSTALLED:  # the first of the loads running now installs the guard
+            patches = _guards()
+            _INSTALLED.extend((obj, name, getattr(obj, name)) for obj, name, _ in patches)
+            for obj, name, new in patches:
+                setattr(obj, name, new)
+        _INSTALLED_USERS[0] += 1
+    _LOADING.depth = getattr(_LOADING, "depth", 0) + 1
     try:
         yield
     finally:
-        for obj, name, old in saved:
-            setattr(obj, name, old)
+        _LOADING.depth -= 1
+        with _GUARD:
+            _INSTALLED_USERS[0] -= 1
+            if _INSTALLED_USERS[0] == 0:  # the last one restores the real functions
+                for obj, name, old in _INSTALLED:
+                    setattr(obj, name, old)
+                _INSTALLED.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -279,3 +279,21 @@ def test_threads_save_and_load_different_objects(tmp_path: Path) -> None:
         results = list(pool.map(work, range(32)))
     assert not errors and all(results)
     assert threading.active_count() >= 1
+
+
+def test_the_no_code_guard_of_overlapping_loads_is_lifted_and_holds_only_in_loading_threads() -> None:
+    import pickle
+
+    from tests.conftest import CodeExecutionDuringLoad, _no_code_execution
+
+    real = pickle.loads
+    first, second = _no_code_execution(), _no_code_execution()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)  # out of order, as loads in two threads may finish
+    with pytest.raises(CodeExecutionDuringLoad):
+        pickle.loads(pickle.dumps(1))
+    with ThreadPoolExecutor(1) as pool:  # a thread that is not loading is not refused
+        assert pool.submit(lambda: pickle.loads(pickle.dumps(2))).result() == 2
+    second.__exit__(None, None, None)
+    assert pickle.loads is real  # the guard is off again for the rest of the suite
