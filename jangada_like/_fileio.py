@@ -41,6 +41,7 @@ from .codecs.tables import _values as table_cells
 from .errors import (
     ClassMismatchError,
     FileAccessError,
+    FileChangedError,
     FileFormatError,
     FileLockedError,
     FormatVersionError,
@@ -351,13 +352,21 @@ def load_file(
         obj = decode_root(f, ctx, expected, into=into)
     if hasattr(obj, "__dict__") and not ctx.legacy and not ctx.migrated and not swmr:
         obj.__dict__["_jl_origin_"] = file_stamp(name)  # a later save here can be incremental
+        obj.__dict__["_jl_origin_path_"] = os.path.realpath(name)
     return obj
 
 
 @contextlib.contextmanager
-def atomic_target(path: Path, timeout: float | None = 0, durable: bool = False) -> Iterator[Path]:
+def atomic_target(
+    path: Path,
+    timeout: float | None = 0,
+    durable: bool = False,
+    before_rename: Callable[[], None] | None = None,
+) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it over ``path`` (``durable``:
     ``fsync`` it first and the folder after, so the new file survives a power cut too).
+    ``before_rename`` runs holding the lock of an existing ``path``, just before the rename (it
+    may raise to keep ``path`` as it is).
 
     On any failure the temporary file is removed and ``path`` is left byte-identical.  The
     rename waits (up to ``timeout``) for the write lock of an existing ``path``: a process still
@@ -371,6 +380,8 @@ def atomic_target(path: Path, timeout: float | None = 0, durable: bool = False) 
             _fsync(tmp)
         if path.is_file():
             with FileLock(path, exclusive=True, timeout=timeout):
+                if before_rename is not None:
+                    before_rename()
                 os.replace(tmp, path)
         else:
             os.replace(tmp, path)
@@ -412,21 +423,49 @@ def save_file(
     timeout: float | None = 0,
     incremental: bool | None = None,
     durable: bool = False,
+    force: bool = True,
 ) -> bool:
-    """Atomically write ``obj`` to ``path``; return whether it was an incremental save."""
+    """Atomically write ``obj`` to ``path``; return whether it was an incremental save.
+    ``force=False``: refuse to overwrite the file ``obj`` came from if it changed since."""
     with remembering_kinds():
-        return _save_file(obj, path, timeout, incremental, durable)
+        return _save_file(obj, path, timeout, incremental, durable, force)
 
 
-def _save_file(obj: Any, path: Path, timeout: float | None, incremental: bool | None, durable: bool) -> bool:
+def _origin(obj: Any, path: Path) -> tuple[int, int, int, int] | None:
+    """The stamp of ``path`` when ``obj`` was loaded from it or last saved to it, else ``None``."""
+    where = getattr(obj, "__dict__", {}).get("_jl_origin_path_")
+    if where is None or where != os.path.realpath(path):
+        return None
+    return obj.__dict__.get("_jl_origin_")  # type: ignore[no-any-return]
+
+
+def _refuse_changed(obj: Any, path: Path) -> None:
+    origin = _origin(obj, path)
+    now = file_stamp(path)
+    if origin is None or now is None or now == origin:
+        return
+    what = "was replaced by another file" if now[:2] != origin[:2] else "was written to"
+    msg = f"the file {what} since this {type(obj).__name__} was loaded from it (another process "
+    msg += "appended or saved): saving would lose that work. Load it again and apply your change "
+    msg += "(or change it in place: `with Cls(path, mode='r+') as obj:`), or overwrite it anyway "
+    msg += "with save(path, force=True)"
+    raise FileChangedError(msg, file=path)
+
+
+def _save_file(
+    obj: Any, path: Path, timeout: float | None, incremental: bool | None, durable: bool, force: bool = True
+) -> bool:
     shared: set[int] = set()
     depth = validate(obj, os.fspath(path), shared)
+    if not force:
+        _refuse_changed(obj, path)  # early, before anything is written ...
     possible = incremental is not False and incremental_possible(obj, path, shared)
     if incremental and not possible:
         msg = "an incremental save needs the object loaded from this file, the file unchanged "
         msg += "since, and no value shared between two places of the tree"
         raise ValueError(f"{msg}: {path}")
-    with atomic_target(path, timeout, durable) as tmp:
+    check = None if force else (lambda: _refuse_changed(obj, path))  # ... and under the lock
+    with atomic_target(path, timeout, durable, before_rename=check) as tmp:
         if possible and depth <= SHALLOW_DEPTH:
             possible = _update_clone(obj, path, tmp, timeout, required=bool(incremental))
         if not (possible and depth <= SHALLOW_DEPTH):
@@ -441,6 +480,7 @@ def _save_file(obj: Any, path: Path, timeout: float | None, incremental: bool | 
                 encode_root(obj, f, ctx, deep=depth > SHALLOW_DEPTH)
     if hasattr(obj, "__dict__"):
         obj.__dict__["_jl_origin_"] = file_stamp(path)
+        obj.__dict__["_jl_origin_path_"] = os.path.realpath(path)
     return possible and depth <= SHALLOW_DEPTH
 
 

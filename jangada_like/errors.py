@@ -23,6 +23,7 @@ __all__ = [
     "DatasetTooLargeError",
     "ClassMismatchError",
     "FileAccessError",
+    "FileChangedError",
     "FileFormatError",
     "FileLockedError",
     "FilePermissionError",
@@ -335,6 +336,17 @@ class WriteOnceError(JangadaError, AttributeError):
     Examples
     --------
     >>> issubclass(WriteOnceError, AttributeError)
+    True
+    """
+
+
+class FileChangedError(JangadaError, RuntimeError):
+    """A save would overwrite a file that changed since the object was loaded from it (or last
+    saved to it): another process appended or saved meanwhile, and that work would be lost.
+
+    Examples
+    --------
+    >>> issubclass(FileChangedError, RuntimeError)
     True
     """
 

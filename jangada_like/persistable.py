@@ -231,6 +231,7 @@ class Persistable(Serializable):
         incremental: bool | None = None,
         durable: bool = False,
         registry: CodecRegistry | None = None,
+        force: bool = False,
     ) -> Path:
         """Write the object to ``path`` atomically; return the path written.
 
@@ -247,7 +248,12 @@ class Persistable(Serializable):
         the file is cloned and only what changed is written into the clone (new or changed
         properties, the new rows of an array that grew), then renamed over the original, so it
         stays atomic.  ``incremental=False`` always writes a fresh file; ``True`` raises if an
-        incremental save is not possible.  ``registry`` is the
+        incremental save is not possible.
+
+        Saving over the file this object was loaded from (or last saved to) after another process
+        changed it (appended rows in ``r+``, saved) raises
+        :class:`~jangada_like.errors.FileChangedError` instead of silently putting the old
+        contents back; ``force=True`` overwrites it anyway.  ``registry`` is the
         :class:`~jangada_like.CodecRegistry` to write with (default: the default registry).
 
         Examples
@@ -264,7 +270,7 @@ class Persistable(Serializable):
         if target.is_dir():
             raise IsADirectoryError(f"Path {target} is a directory")
         with use_registry(registry):
-            save_file(self, target, timeout=timeout, incremental=incremental, durable=durable)
+            save_file(self, target, timeout=timeout, incremental=incremental, durable=durable, force=force)
         return target
 
     @classmethod

@@ -26,6 +26,7 @@ import jangada_like._fileio as fileio
 from jangada_like import load
 from jangada_like.errors import (
     FileAccessError,
+    FileChangedError,
     FileFormatError,
     FileLockedError,
     FilePermissionError,
@@ -149,7 +150,10 @@ def test_incremental_save_does_not_clone_a_file_a_writer_opened_meanwhile(
                 proc.wait()
     monkeypatch.setattr(fileio, "incremental_possible", real)
     assert Log.load(path).rows.tolist() == [[0, 0]] * 3 + [[7, 7]]  # the writer's row is in
-    log.save(path)  # the file changed since the load: a full save, and it works
+    with pytest.raises(FileChangedError):  # the writer's row would be lost without a word
+        log.save(path)
+    assert Log.load(path).rows.tolist() == [[0, 0]] * 3 + [[7, 7]]
+    log.save(path, force=True)  # overwriting anyway is a choice, and it works
     again = Log.load(path)
     assert again.note == "b" and again.rows.tolist() == [[0, 0]] * 3
 

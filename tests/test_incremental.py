@@ -11,6 +11,7 @@ import pytest
 
 import jangada_like._incremental as incremental
 from jangada_like import Persistable, SerializableProperty
+from jangada_like.errors import FileChangedError
 
 
 class Part(Persistable, tag="tests.incremental.part"):
@@ -94,9 +95,13 @@ def test_not_incremental_when_the_file_changed_or_elsewhere(run_file: Path, tmp_
     other = Run.load(run_file)
     other.name = "someone else"
     other.save(run_file)  # the file changed after `run` was loaded
+    with pytest.raises(FileChangedError, match="since this Run was loaded"):
+        run.save(run_file, incremental=True)  # the other save would be lost without a word
+    with pytest.raises(FileChangedError, match="force=True"):
+        run.save(run_file)
     with pytest.raises(ValueError, match="incremental save needs"):
-        run.save(run_file, incremental=True)
-    run.save(run_file)  # a full save then, as always
+        run.save(run_file, incremental=True, force=True)
+    run.save(run_file, force=True)  # overwriting anyway: a full save, as always
     assert Run.load(run_file).name == "r"
     with pytest.raises(ValueError, match="incremental save needs"):
         Run.load(run_file).save(tmp_path / "elsewhere", incremental=True)
