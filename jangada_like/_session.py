@@ -18,7 +18,7 @@ import os
 import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import h5py
 import numpy as np
@@ -31,7 +31,7 @@ from ._locking import FileLock, access_error, check_regular, file_error, system_
 from ._optional import pandas_types
 from .codecs.base import AttrNode
 from .codecs.tables import column
-from .errors import FileFormatError, JangadaError, NotAFileError, ReadOnlyError
+from .errors import FileFormatError, JangadaError, NotAFileError, ReadOnlyError, SessionClosedError
 from .proxy import ProxyDataset
 from .registry import CodecRegistry, active_registry
 from .serializable import Serializable
@@ -51,11 +51,54 @@ class _ObjectNode:
         self.session = session
         self.group_path = group_path
 
+    def before_get(self, instance: Any, name: str) -> None:
+        return None
+
     def before_set(self, instance: Any, name: str) -> None:
         self.session.check_writable(instance, name)
 
     def after_set(self, instance: Any, name: str, value: Any) -> None:
         self.session.write_property(instance, self.group_path, name, value)
+
+
+class OutsideNode:
+    """Set on the objects of a session outside its ``with`` block: before it (``entered=False``:
+    nothing is read yet, so every read would give a default) and after it (values not read inside
+    the block are not in memory, and assignments would reach no file).  Reads of what is not in
+    memory and every assignment raise :class:`~jangada_like.errors.SessionClosedError` saying how
+    to reopen; values read inside the block stay readable."""
+
+    __slots__ = ("entered", "session")
+
+    def __init__(self, session: Session, entered: bool) -> None:
+        self.session = session
+        self.entered = entered
+
+    def _refuse(self, instance: Any, name: str, doing: str) -> NoReturn:
+        cls = type(instance).__qualname__
+        mode = self.session.requested_mode
+        if doing == "assign" and mode in ("r", "w"):
+            mode = "r+"
+        reopen = f"`with {cls}(path, mode={mode!r}) as obj:`"
+        if self.entered:
+            msg = f"cannot {doing} {cls}.{name}: its `with` block has ended"
+            msg += " and the file is closed" if doing == "assign" else f" before {name} was read"
+            msg += f"; reopen the file ({reopen}) to {doing} it"
+            if doing == "assign":
+                msg += f", or load it into memory ({cls}.load(path)), change it and save"
+        else:
+            msg = f"cannot {doing} {cls}.{name}: the file is opened by a `with` block, which has "
+            msg += f"not started: write {reopen}, or {cls}.load(path) to read it all into memory"
+        raise SessionClosedError(msg, file=self.session.path, prop=f"{cls}.{name}")
+
+    def before_get(self, instance: Any, name: str) -> None:
+        self._refuse(instance, name, "read")
+
+    def before_set(self, instance: Any, name: str) -> None:
+        self._refuse(instance, name, "assign")
+
+    def after_set(self, instance: Any, name: str, value: Any) -> None:
+        return None
 
 
 class Session:
@@ -203,6 +246,7 @@ class Session:
 
     def enter(self, obj: Any) -> None:
         self.class_name = type(obj).__qualname__
+        obj.__dict__.pop("_jl_node_", None)  # attached again as it is read or written
         mode = self.requested_mode
         if mode == "a":
             mode = "r+" if os.path.isfile(self.path) else "w"
@@ -276,7 +320,7 @@ class Session:
             except Exception:
                 abandon(self.file)  # type: ignore[arg-type]
         for obj, _path in self._objects.values():
-            obj.__dict__.pop("_jl_node_", None)
+            obj.__dict__["_jl_node_"] = OutsideNode(self, entered=True)
         self._objects.clear()
         self._snapshots.clear()
         for resource in self._owned:
@@ -443,6 +487,9 @@ class _RowNode:
         self.index = index
         self.items = items
 
+    def before_get(self, instance: Any, name: str) -> None:
+        return None
+
     def before_set(self, instance: Any, name: str) -> None:
         self.session.check_writable(instance, name)
 
@@ -455,6 +502,9 @@ class _ReadOnlyNode:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def before_get(self, instance: Any, name: str) -> None:
+        return None
 
     def before_set(self, instance: Any, name: str) -> None:
         self.session.check_writable(instance, name)
@@ -595,4 +645,4 @@ def reopen_proxy(path: str, hdf5_path: str, tag: str) -> ProxyDataset:
     return proxy
 
 
-__all__ = ["MODES", "ROOT", "TYPES_ATTR", "Session", "reopen_proxy"]
+__all__ = ["MODES", "ROOT", "TYPES_ATTR", "OutsideNode", "Session", "reopen_proxy"]

@@ -40,6 +40,7 @@ __all__ = [
     "UntrustedFileError",
     "UnknownClassWarning",
     "RecoveredFileWarning",
+    "SessionClosedError",
     "WriteOnceError",
 ]
 
@@ -235,6 +236,18 @@ class ProxyClosedError(JangadaError, ValueError):
     --------
     >>> issubclass(ProxyClosedError, ValueError)
     True
+    """
+
+
+class SessionClosedError(ProxyClosedError):
+    """An object of a ``with Cls(path, mode=...)`` session was used outside its block: before
+    ``__enter__`` (nothing is read yet) or, for values not read inside it, after ``__exit__``
+    (like I/O on a closed file, a ``ValueError``).
+
+    Examples
+    --------
+    >>> issubclass(SessionClosedError, ValueError), issubclass(SessionClosedError, ProxyClosedError)
+    (True, True)
     """
 
 

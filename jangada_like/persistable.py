@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ._fileio import load_file, save_file
-from ._session import MODES, Session
+from ._session import MODES, OutsideNode, Session
 from ._untrusted import CheckLimits, check_untrusted
 from .errors import ShapeMismatchError
 from .properties import SerializableProperty  # noqa: F401  (used by the doctests)
@@ -100,7 +100,9 @@ class Persistable(Serializable):
             target = _with_extension(path, self.extension)
             if mode == "a" and not target.exists() and Path(path).exists():
                 target = Path(path)
-        self.__dict__["_jl_session_"] = Session(target, mode, values=values, **options)
+        session = Session(target, mode, values=values, **options)
+        self.__dict__["_jl_session_"] = session
+        self.__dict__["_jl_node_"] = OutsideNode(session, entered=False)  # usable inside `with`
 
     @classmethod
     def _existing(cls, path: str | os.PathLike[str]) -> str:

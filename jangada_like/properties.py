@@ -149,9 +149,15 @@ class SerializableProperty(Generic[T]):
         store = instance.__dict__
         value = store.get(self.private_name, _MISSING)
         if value is _MISSING:
+            node = store.get("_jl_node_")
+            if node is not None:  # an object of a file session outside its block refuses
+                node.before_get(instance, self.name)
             self._assign(instance, None, explicit=False)
             return store[self.private_name]
         if type(value) is Deferred:  # read lazily: read it now, as a load would have
+            node = store.get("_jl_node_")
+            if node is not None:
+                node.before_get(instance, self.name)
             del store[self.private_name]
             self._assign(instance, value.loader(), explicit=False)
             return store[self.private_name]

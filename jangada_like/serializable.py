@@ -17,6 +17,7 @@ True
 from __future__ import annotations
 
 import copy as _copy
+import difflib
 import reprlib
 import threading
 from abc import ABCMeta
@@ -26,7 +27,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ._compare import values_equal
-from .errors import FormatVersionError, UnsupportedTypeError
+from .errors import FormatVersionError, SessionClosedError, UnsupportedTypeError
 from .generic import make_record
 from .properties import STORAGE_OPTIONS, Deferred, SerializableProperty
 
@@ -91,14 +92,27 @@ class SerializableMetatype(ABCMeta):
     """Metaclass: collects properties in declaration order and registers every class by tag.
 
     A class may pass ``tag="stable-name"`` so that it can move between modules without breaking
-    files, and ``version=N`` for migrations.
+    files, ``version=N`` for migrations and ``extra_attributes=True`` to accept public attributes
+    that are not properties (jangada's looseness: they are never saved).  Without it, assigning
+    an undeclared public attribute raises ``AttributeError`` naming the closest property, so a
+    typo is never silently lost; names starting with ``_`` are always free.  Property names that
+    would hide a method of the library (``save``, ``load``, ``copy``, ``append``...) are refused
+    when the class is created.
 
     Examples
     --------
     >>> class Run(Serializable, tag="examples.run"):
-    ...     n = SerializableProperty(default=0)
+    ...     temperature = SerializableProperty(default=0.0)
     >>> Serializable.class_for_tag("examples.run") is Run
     True
+    >>> Run().temprature = 4.2  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    AttributeError: Run has no property 'temprature' (did you mean 'temperature'?): ...
+    >>> class Loose(Serializable, extra_attributes=True):
+    ...     n = SerializableProperty(default=0)
+    >>> loose = Loose()
+    >>> loose.note = "kept in memory only"
     """
 
     _serializable_properties: dict[str, SerializableProperty[Any]]
@@ -111,6 +125,7 @@ class SerializableMetatype(ABCMeta):
         tag: str | None = None,
         version: int | None = None,
         storage: dict[str, Any] | None = None,
+        extra_attributes: bool | None = None,
         **kwargs: Any,
     ) -> SerializableMetatype:
         clashes = _RESERVED & set(namespace)
@@ -127,6 +142,8 @@ class SerializableMetatype(ABCMeta):
             if not isinstance(version, int) or isinstance(version, bool) or version < 1:
                 raise TypeError(f"class {name}: version must be an int >= 1, got {version!r}")
             cls.__jangada_version__ = version  # type: ignore[attr-defined]
+        if extra_attributes is not None:
+            cls.__jangada_extra_attributes__ = bool(extra_attributes)  # type: ignore[attr-defined]
         props: dict[str, SerializableProperty[Any]] = {}
         for base in reversed(cls.__mro__[:-1]):
             for key, value in vars(base).items():
@@ -134,16 +151,17 @@ class SerializableMetatype(ABCMeta):
                     props.pop(key, None)
                     props[key] = value
         for key in props:
-            _check_property_name(name, key)
+            _check_property_name(cls, key)
         type.__setattr__(cls, "_serializable_properties", props)
         if any(isinstance(b, SerializableMetatype) for b in bases):
             _register_class(cls, tag)
         return cls
 
     def __setattr__(cls, key: str, value: Any) -> None:
+        if isinstance(value, SerializableProperty):
+            _check_property_name(cls, key)  # before: a refused name leaves the class unchanged
         super().__setattr__(key, value)
         if isinstance(value, SerializableProperty):
-            _check_property_name(cls.__name__, key)
             value.__set_name__(cls, key)
             cls._serializable_properties[key] = value
 
@@ -200,11 +218,33 @@ class SerializableMetatype(ABCMeta):
         return _BY_NAME
 
 
-def _check_property_name(clsname: str, key: str) -> None:
+def _check_property_name(cls: type, key: str) -> None:
+    clsname = cls.__qualname__
     if key.startswith("__") or key in _RESERVED:
         msg = f"class {clsname}: property name {key!r} is reserved (no leading '__', none of "
         msg += f"{sorted(_RESERVED)})"
         raise TypeError(msg)
+    for base in cls.__mro__[1:]:
+        if base.__module__.partition(".")[0] != "jangada_like" or key not in vars(base):
+            continue
+        if isinstance(vars(base)[key], SerializableProperty):
+            continue
+        msg = f"class {clsname}: property name {key!r} is reserved: it would hide "
+        msg += f"{base.__qualname__}.{key}, which the library needs (rename the property, "
+        msg += f"say {key + '_'!r} or a more specific name)"
+        raise TypeError(msg)
+
+
+def _refuse_attribute(obj: Any, name: str) -> None:
+    cls = type(obj)
+    props = list(cls._serializable_properties)
+    close = difflib.get_close_matches(name, props, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    msg = f"{cls.__qualname__} has no property {name!r}{hint}: an undeclared attribute would "
+    msg += f"never be saved. Declared properties: {', '.join(props) or 'none'}. Declare it with "
+    msg += "SerializableProperty, name it with a leading '_' if it is private scratch, or allow "
+    msg += f"extra attributes with `class {cls.__name__}(..., extra_attributes=True)`"
+    raise AttributeError(msg, name=name, obj=obj)
 
 
 def _register_class(cls: type, tag: str | None) -> None:
@@ -250,7 +290,19 @@ class Serializable(metaclass=SerializableMetatype):
     __jangada_tag__: str = "jangada_like.Serializable"
     __jangada_version__: int = 1
     __jangada_storage__: dict[str, Any] = {}  # noqa: RUF012  (class-level storage defaults)
+    __jangada_extra_attributes__: bool = False
     __hash__ = None  # type: ignore[assignment]  # mutable with value equality
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        cls = type(self)
+        if (
+            name[:1] != "_"
+            and name not in cls._serializable_properties
+            and not cls.__jangada_extra_attributes__
+            and not hasattr(cls, name)
+        ):
+            _refuse_attribute(self, name)
+        object.__setattr__(self, name, value)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if not args:
@@ -346,7 +398,11 @@ class Serializable(metaclass=SerializableMetatype):
             if type(self.__dict__.get(prop.private_name)) is Deferred:
                 parts.append(f"{key}=<not read>")  # a repr never reads a file
                 continue
-            value = getattr(self, key)
+            try:
+                value = getattr(self, key)
+            except SessionClosedError:  # an object of a session outside its block
+                parts.append(f"{key}=<not read>")
+                continue
             text = repr(value) if isinstance(value, Serializable) else short.repr(value)
             parts.append(f"{key}={' '.join(text.split())}")
         return f"{type(self).__qualname__}({', '.join(parts)})"

@@ -17,6 +17,7 @@ from jangada_like.errors import (
     CastingError,
     ProxyClosedError,
     ReadOnlyError,
+    SessionClosedError,
     ShapeMismatchError,
 )
 
@@ -188,7 +189,9 @@ def test_proxies_after_exit_name_dataset_file_and_how_to_reopen(run_file: Path) 
     with pytest.raises(ProxyClosedError, match=r"'/root/data'.*run\.hdf5.*mode='r'"):
         proxy[0]
     assert "closed" in repr(proxy)
-    run.name = "in memory only"  # the object itself is detached, not broken
+    assert run.name == "old"  # read inside the block: still readable
+    with pytest.raises(SessionClosedError, match=r"Run\.name: its `with` block has ended.*mode='r\+'"):
+        run.name = "would go nowhere"  # refused, never silently dropped
 
 
 def test_parsers_do_not_break_on_proxies(tmp_path: Path) -> None:
@@ -464,5 +467,5 @@ def test_nested_objects_are_read_only_when_reached(tmp_path: Path, monkeypatch: 
         assert lazy.nxt.nxt.v == 4_998 and lazy.nxt.up is lazy
         assert len(reads) < opened + 20
         untouched = lazy.nxt.nxt
-    with pytest.raises(ProxyClosedError, match=r"Link\.nxt was not read before its file was closed"):
+    with pytest.raises(ProxyClosedError, match=r"cannot read Link\.nxt: .* ended before nxt was read"):
         untouched.nxt

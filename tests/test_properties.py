@@ -108,7 +108,7 @@ def test_decorators_return_new_descriptors() -> None:
     assert base.add_observer(f).remove_observer(f)._observers == set()
     assert base.remove_observer(f)._observers == set()  # absent: no error
 
-    class A(Serializable):
+    class A(Serializable, extra_attributes=True):  # `seen` is not a property
         v = SerializableProperty(default="3")
 
         @v.parser

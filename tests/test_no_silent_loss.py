@@ -1,0 +1,156 @@
+"""Issue 15, item 1: every change reaches the file or raises (typos, objects outside their
+session, reserved property names)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from jangada_like import Persistable, Serializable, SerializableProperty
+from jangada_like.errors import SessionClosedError
+
+
+class Experiment(Persistable):
+    name = SerializableProperty(default="")
+    temperature = SerializableProperty(default=293.15)
+    data = SerializableProperty(default=None)
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return Experiment(name="e1", temperature=300.0, data=np.arange(4.0)).save(tmp_path / "e")
+
+
+# -- typos of declared properties -----------------------------------------------------------------
+
+
+def test_a_typo_of_a_property_raises_naming_the_class_and_the_closest_property() -> None:
+    e = Experiment()
+    with pytest.raises(
+        AttributeError, match=r"Experiment has no property 'temprature' \(did you mean 'temperature'\?\)"
+    ) as info:
+        e.temprature = 4.2  # type: ignore[attr-defined]
+    assert "name, temperature, data" in str(info.value) and "extra_attributes=True" in str(info.value)
+    assert info.value.name == "temprature" and info.value.obj is e
+    assert e.temperature == 293.15 and "temprature" not in e.__dict__
+
+
+def test_a_typo_inside_an_r_plus_session_raises_and_the_file_keeps_its_value(path: Path) -> None:
+    with Experiment(path, mode="r+") as e, pytest.raises(AttributeError, match="did you mean 'temperature'"):
+        e.temprature = 4.2  # type: ignore[attr-defined]
+    with h5py.File(path, "r") as f:
+        assert f["root"].attrs["temperature"] == 300.0 and "temprature" not in f["root"].attrs
+
+
+def test_private_names_class_attributes_and_the_loose_option_stay_free(tmp_path: Path) -> None:
+    e = Experiment()
+    e._cache = {"scratch": 1}  # private: free, never saved
+    e.extension = ".h5"  # type: ignore[misc]  # a class attribute may be overridden per instance
+    assert e.save(tmp_path / "x").name == "x.h5"
+
+    class Loose(Persistable, extra_attributes=True):
+        n = SerializableProperty(default=0)
+
+    class LooseChild(Loose):  # the option is inherited
+        m = SerializableProperty(default=0)
+
+    loose = LooseChild()
+    loose.note = "in memory only"
+    saved = loose.save(tmp_path / "loose")
+    with h5py.File(saved, "r") as f:
+        assert "note" not in f["root"].attrs and "note" not in f["root"]
+
+    class Strict(Loose, extra_attributes=False):  # and can be turned off again
+        pass
+
+    with pytest.raises(AttributeError, match="Strict has no property 'note'"):
+        Strict().note = 1
+
+
+# -- objects of a session outside their block -----------------------------------------------------
+
+
+def test_an_object_opened_without_with_refuses_instead_of_looking_empty(path: Path, tmp_path: Path) -> None:
+    exp = Experiment(path, mode="r")
+    with pytest.raises(
+        SessionClosedError, match=r"Experiment\.name: the file is opened by a `with` block"
+    ) as info:
+        exp.name
+    assert info.value.file == str(path) and "Experiment.load(path)" in str(info.value)
+    with pytest.raises(SessionClosedError):
+        exp == Experiment()
+    with pytest.raises(SessionClosedError):
+        exp.save(tmp_path / "other")  # it used to write an empty object
+    assert not (tmp_path / "other.hdf5").exists()
+    with pytest.raises(SessionClosedError):
+        exp.name = "x"
+    assert "name=<not read>" in repr(exp)
+    with exp:  # the `with` block is the way in
+        assert exp.name == "e1" and exp.data[1] == 1.0
+
+
+def test_after_the_block_assignments_raise_and_read_values_stay(path: Path) -> None:
+    with Experiment(path, mode="r+") as e:
+        e.name = "inside"
+        assert e.temperature == 300.0
+    assert e.name == "inside" and e.temperature == 300.0  # read inside: still readable
+    with pytest.raises(
+        SessionClosedError, match=r"cannot assign Experiment\.name: its `with` block has ended"
+    ) as info:
+        e.name = "goes nowhere"
+    assert "mode='r+'" in str(info.value) and info.value.file == str(path)
+    assert e.name == "inside"
+    assert Experiment.load(path).name == "inside"
+    with e:  # entering again reopens the file, and assignments write through again
+        e.name = "again"
+    assert Experiment.load(path).name == "again"
+
+
+def test_after_a_w_block_nested_objects_refuse_too(tmp_path: Path) -> None:
+    class Trial(Serializable):
+        n = SerializableProperty(default=0)
+
+    class Day(Persistable):
+        trial = SerializableProperty(default=None)
+
+    with Day(tmp_path / "day", mode="w", trial=Trial(n=1)) as day:
+        trial = day.trial
+        trial.n = 2
+    with pytest.raises(SessionClosedError, match=r"cannot assign .*Trial\.n"):
+        trial.n = 3
+    assert Day.load(tmp_path / "day.hdf5").trial.n == 2
+
+
+def test_in_memory_copies_of_session_objects_are_free(path: Path, tmp_path: Path) -> None:
+    with Experiment(path, mode="r") as e:
+        copy = e.copy()
+    copy.name = "copy"  # a copy holds data, not the session
+    assert Experiment.load(copy.save(tmp_path / "copy")).name == "copy"
+
+
+# -- reserved property names ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["save", "load", "extension", "append", "flush", "copy", "open", "refresh"])
+def test_property_names_that_hide_library_methods_are_refused_at_class_creation(name: str) -> None:
+    with pytest.raises(TypeError, match=rf"property name '{name}' is reserved: it would hide \w+\.{name}"):
+        type("Scan", (Persistable,), {name: SerializableProperty(default=0)})
+
+
+def test_names_reserved_only_on_persistable_are_free_on_serializable() -> None:
+    Plain = type("Plain", (Serializable,), {"save": SerializableProperty(default=0)})
+    assert Plain(save=3).save == 3  # type: ignore[attr-defined]
+    with pytest.raises(TypeError, match="'copy' is reserved"):
+        type("Plain2", (Serializable,), {"copy": SerializableProperty(default=0)})
+
+
+def test_a_reserved_name_added_later_is_refused_too() -> None:
+    class Late(Persistable):
+        n = SerializableProperty(default=0)
+
+    with pytest.raises(TypeError, match="'flush' is reserved"):
+        Late.flush = SerializableProperty(default=0)  # type: ignore[assignment]
+    assert Late.flush is Persistable.flush  # the class is left as it was
