@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ._optional import loaded_pandas
+from .readonly import plain_type
 
 __all__ = ["values_equal"]
 
@@ -56,7 +57,7 @@ def _equal(a: Any, b: Any, seen: set[tuple[int, int]]) -> bool:
             return a is b
     if getattr(type(a), "__jangada_list__", False) or getattr(type(b), "__jangada_list__", False):
         a, b = _as_list(a), _as_list(b)  # read-only views of lists compare as the lists
-    if type(a) is not type(b):
+    if plain_type(type(a)) is not plain_type(type(b)):  # a read-only list is a list
         return False  # a round trip must keep types: int 1 and np.int64(1) differ
     if isinstance(a, dict):
         # as for Python dicts, key order does not matter (round trips keep it all the same)

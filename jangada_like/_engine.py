@@ -181,6 +181,8 @@ class Context:
         self.migrated = False
         #: read-only lazy sessions: nested objects read their properties when first used
         self.defer = False
+        #: reading for a read-only session: containers are handed out read-only (``readonly``)
+        self.read_only = session is not None and not session.writable
         self._read: dict[Any, Any] = {}
         self._pending_tags: dict[Any, tuple[h5py.HLObject, dict[str, str]]] = {}
         self._tag_maps: dict[Any, dict[str, str]] = {}

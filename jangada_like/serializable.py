@@ -30,6 +30,7 @@ from ._compare import values_equal
 from .errors import FormatVersionError, SessionClosedError, UnsupportedTypeError
 from .generic import make_record
 from .properties import STORAGE_OPTIONS, Deferred, SerializableProperty
+from .readonly import plain_type
 
 __all__ = ["Serializable", "SerializableMetatype", "check_types", "get_full_qualified_name"]
 
@@ -578,9 +579,10 @@ def _serialize(obj: Any, is_copy: bool, known: Callable[[type], bool], memo: dic
         for key in props:
             out[key] = _serialize(getattr(obj, key), is_copy, known, memo)
         return out
-    if type(obj) in (list, tuple, set, frozenset):
-        return type(obj)(_serialize(v, is_copy, known, memo) for v in obj)
-    if type(obj) is dict:
+    kind = plain_type(type(obj))  # read-only containers of a session serialize as plain ones
+    if kind in (list, tuple, set, frozenset):
+        return kind(_serialize(v, is_copy, known, memo) for v in obj)
+    if kind is dict:
         return {k: _serialize(v, is_copy, known, memo) for k, v in obj.items()}
     if known(type(obj)):
         return obj

@@ -154,3 +154,93 @@ def test_a_reserved_name_added_later_is_refused_too() -> None:
     with pytest.raises(TypeError, match="'flush' is reserved"):
         Late.flush = SerializableProperty(default=0)  # type: ignore[assignment]
     assert Late.flush is Persistable.flush  # the class is left as it was
+
+
+# -- containers of a read-only session --------------------------------------------------------------
+
+
+class Run(Serializable):
+    n = SerializableProperty(default=0)
+
+
+class Day(Persistable):
+    settings = SerializableProperty(default=None)
+    runs = SerializableProperty(default=None)
+    tags = SerializableProperty(default=None)
+    counts = SerializableProperty(default=None)
+    nested = SerializableProperty(default=None)
+    many = SerializableProperty(default=None)
+
+
+@pytest.fixture
+def day_path(tmp_path: Path) -> Path:
+    day = Day(
+        settings={"gain": 2.0, "names": ["a", "b"]},
+        runs=[Run(n=1), Run(n=2)],
+        tags={"x", "y"},
+        counts=[1, 2, 3],
+        nested={"inner": {"deep": [Run(n=5), "mixed"]}},
+        many={i: Run(n=i) for i in range(3)},  # int keys: the keys/values layout
+    )
+    return day.save(tmp_path / "day")
+
+
+def test_in_mode_r_containers_refuse_in_place_changes_that_would_be_dropped(day_path: Path) -> None:
+    from jangada_like.errors import ReadOnlyError
+
+    before = day_path.read_bytes()
+    with Day(day_path, mode="r") as day:
+        changes = [
+            lambda: day.settings.__setitem__("x", 1),
+            lambda: day.settings.update(x=1),
+            lambda: day.settings["names"].append("c"),
+            lambda: day.runs.append(Run()),
+            lambda: day.runs.sort(key=lambda r: r.n),
+            lambda: day.tags.add("z"),
+            lambda: day.counts.__setitem__(0, 9),
+            lambda: day.counts.extend([4]),
+            lambda: day.nested["inner"]["deep"].pop(),
+            lambda: day.many.pop(0),
+        ]
+        for change in changes:
+            with pytest.raises(ReadOnlyError, match=r"mode='r\+'") as info:
+                change()
+            assert info.value.file == str(day_path) and info.value.path.startswith("/root/")
+        # reading works as with plain containers, and they compare equal to the eager load
+        assert isinstance(day.settings, dict) and isinstance(day.runs, list) and isinstance(day.tags, set)
+        assert day.settings == {"gain": 2.0, "names": ["a", "b"]} and [*day.counts, 4] == day.counts + [
+            4
+        ] == [1, 2, 3, 4]  # noqa: RUF005
+        assert day == Day.load(day_path)
+        mine = day.settings.copy()  # a copy is the user's to change
+        mine["x"] = 1
+        assert mine["x"] == 1
+    assert day_path.read_bytes() == before
+
+
+def test_read_only_containers_save_elsewhere_as_plain_containers(day_path: Path, tmp_path: Path) -> None:
+    import copy
+    import pickle
+
+    with Day(day_path, mode="r") as day:
+        eager = Day.load(day_path)
+        clone = Day(settings=day.settings, runs=day.runs, tags=day.tags, counts=day.counts)
+        saved = clone.save(tmp_path / "clone")
+        assert (
+            type(copy.deepcopy(day.settings)) is dict and type(pickle.loads(pickle.dumps(day.counts))) is list
+        )
+    back = Day.load(saved)
+    assert type(back.settings) is dict and type(back.runs) is list and type(back.tags) is set
+    assert back.settings == eager.settings and back.tags == eager.tags and back.counts == eager.counts
+    with h5py.File(saved, "r") as f:
+        assert f["root/runs"].attrs["__container_type__"] == "list"
+        assert f["root/settings"].attrs["__container_type__"] == "dict"
+
+
+def test_in_mode_r_plus_containers_stay_plain_and_changes_reach_the_file(day_path: Path) -> None:
+    with Day(day_path, mode="r+") as day:
+        assert type(day.settings) is dict and type(day.runs) is list
+        day.settings["x"] = 1
+        day.runs.append(Run(n=3))
+    again = Day.load(day_path)
+    assert again.settings["x"] == 1 and [r.n for r in again.runs] == [1, 2, 3]

@@ -20,6 +20,7 @@ import numpy as np
 
 from .._h5 import CONTAINER_ATTR, check_readable, is_safe_name, write_attr
 from ..errors import FileFormatError
+from ..readonly import ReadOnlyDict, ReadOnlyList, ReadOnlySet, plain_type
 from .base import AttrNode, Codec
 from .items import _ITEM_NAMES, _ITEM_TYPES, ITEM_ATTR, _homogeneous
 from .tables import read_table, table_columns, write_table
@@ -61,15 +62,16 @@ def _kind_of(items: Any) -> tuple[str, Any] | None:
 class SequenceCodec(Codec):
     tag = "list"
     read_tags = ("tuple", "set", "frozenset", "object.table")
-    types = (list, tuple, set, frozenset)
+    types = (list, tuple, set, frozenset, ReadOnlyList, ReadOnlySet)
     subclasses = False
     _types: ClassVar[dict[str, type]] = {"list": list, "tuple": tuple, "set": set, "frozenset": frozenset}
+    _read_only: ClassVar[dict[type, type]] = {list: ReadOnlyList, set: ReadOnlySet}
 
     def children(self, value: Any) -> Any:
         return () if _kind_of(value) is not None else value
 
     def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
-        tag = type(value).__name__
+        tag = plain_type(type(value)).__name__
         items = value if tag == "list" else list(value)
         spec = _kind_of(value)
         if tag == "list" and spec is None:
@@ -93,19 +95,23 @@ class SequenceCodec(Codec):
         if tag == "object.table" and isinstance(node, h5py.Group):
             return read_table(node, ctx)
         kind = self._types.get(tag, list)
+        read_only = ctx.read_only and kind in self._read_only
         if isinstance(node, h5py.Dataset):
             items = _read_items(node, ctx)
+            if read_only:  # a read-only session: in-place changes would never reach the file
+                return self._read_only[kind](items, where=(ctx.file_name, node.name))
             return items if kind is list else kind(items)
         if not isinstance(node, h5py.Group):
             raise ctx.error(FileFormatError, f"expected a group or dataset for tag {tag!r}")
         names = ctx.member_names(node)
         order = _numeric_order(names, node, ctx)
         if kind is list:
-            out: list[Any] = []
+            out: list[Any] = ReadOnlyList(where=(ctx.file_name, node.name)) if read_only else []
             ctx.seen(node, out)  # a list that contains itself resolves to itself
-            out.extend(ctx.decode(ctx.member(node, n)) for n in order)
+            list.extend(out, (ctx.decode(ctx.member(node, n)) for n in order))
             return out
-        return kind(ctx.decode(ctx.member(node, n)) for n in order)
+        items = [ctx.decode(ctx.member(node, n)) for n in order]
+        return self._read_only[kind](items, where=(ctx.file_name, node.name)) if read_only else kind(items)
 
 
 def _numeric_order(names: list[str], node: h5py.Group, ctx: Any) -> list[str]:
@@ -153,7 +159,7 @@ def _keys_and_values(value: dict[Any, Any]) -> tuple[list[Any], list[Any]]:
 class DictCodec(Codec):
     tag = "dict"
     read_tags = ("dict.items",)
-    types = (dict,)
+    types = (dict, ReadOnlyDict)
     subclasses = False
 
     def children(self, value: Any) -> Any:
@@ -181,7 +187,7 @@ class DictCodec(Codec):
         if not isinstance(node, h5py.Group):
             path = node.path if isinstance(node, AttrNode) else node.name
             raise ctx.error(FileFormatError, "expected a group for a dict", path)
-        out: dict[Any, Any] = {}
+        out: dict[Any, Any] = ReadOnlyDict(where=(ctx.file_name, node.name)) if ctx.read_only else {}
         ctx.seen(node, out)
         if ctx.node_tag(node) == "dict.items":
             keys, values = (ctx.decode(ctx.member(node, n)) for n in ("keys", "values"))
@@ -190,12 +196,12 @@ class DictCodec(Codec):
             if not isinstance(keys, list) or not isinstance(values, list) or len(keys) != len(values):
                 raise ctx.error(FileFormatError, "dict keys and values differ in length", node.name)
             try:
-                out.update(zip(keys, values))
+                dict.update(out, zip(keys, values))
             except TypeError:
                 raise ctx.error(FileFormatError, "dict keys are not hashable", node.name) from None
             return out
         for key in _key_order(node, ctx):
-            out[key] = ctx.decode(ctx.member(node, key))
+            dict.__setitem__(out, key, ctx.decode(ctx.member(node, key)))
         return out
 
 

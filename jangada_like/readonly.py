@@ -1,0 +1,157 @@
+"""Read-only containers: what a read-only session (``mode='r'``) hands out for lists, dicts and
+sets, so that an in-place change, which could never reach the file, raises instead of being
+silently dropped.
+
+They are real ``list`` / ``dict`` / ``set`` instances (``isinstance`` holds, they compare equal to
+the plain containers, read as fast), whose mutating methods raise
+:class:`~jangada_like.errors.ReadOnlyError` naming the file and the HDF5 path.  Operations that
+build a new container (``x + [1]``, ``d | {...}``, ``list(x)``, ``x.copy()``, ``copy.deepcopy``,
+pickling) give plain, changeable containers.
+
+Examples
+--------
+>>> rows = ReadOnlyList([1, 2], where=("run.hdf5", "/root/rows"))
+>>> rows == [1, 2], isinstance(rows, list)
+(True, True)
+>>> rows.append(3)  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+jangada_like.errors.ReadOnlyError: cannot change this list in place: ... '/root/rows']
+>>> rows + [3]
+[1, 2, 3]
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from typing import Any, NoReturn
+
+from .errors import ReadOnlyError
+
+__all__ = ["ReadOnlyDict", "ReadOnlyList", "ReadOnlySet", "plain_type"]
+
+
+def _refuse(container: Any, *_args: Any, **_kwargs: Any) -> NoReturn:
+    kind = type(container).__mro__[1].__name__
+    where = getattr(container, "_jl_where", None) or (None, None)
+    msg = f"cannot change this {kind} in place: it was read from a file opened read-only "
+    msg += "(mode='r'); reopen the file with mode='r+' to change it there, or change a copy "
+    msg += f"({kind}(x), x.copy()) in memory"
+    raise ReadOnlyError(msg, file=where[0], path=where[1])
+
+
+class ReadOnlyList(list):  # type: ignore[type-arg]
+    """A ``list`` whose in-place changes raise :class:`~jangada_like.errors.ReadOnlyError`.
+
+    Examples
+    --------
+    >>> ReadOnlyList([1]).copy().append(2)
+    """
+
+    __slots__ = ("_jl_where",)
+    __jangada_readonly__ = list
+    append = extend = insert = pop = remove = clear = sort = reverse = _refuse
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+
+    def __init__(self, items: Iterable[Any] = (), where: tuple[str | None, str | None] | None = None) -> None:
+        list.__init__(self, items)
+        self._jl_where = where
+
+    def copy(self) -> list[Any]:  # type: ignore[override]
+        return list(self)
+
+    def __copy__(self) -> list[Any]:
+        return list(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> list[Any]:
+        out: list[Any] = []
+        memo[id(self)] = out
+        out.extend(copy.deepcopy(v, memo) for v in self)
+        return out
+
+    def __reduce__(self) -> Any:
+        return (list, (list(self),))
+
+
+class ReadOnlyDict(dict):  # type: ignore[type-arg]
+    """A ``dict`` whose in-place changes raise :class:`~jangada_like.errors.ReadOnlyError`.
+
+    Examples
+    --------
+    >>> d = ReadOnlyDict({"a": 1})
+    >>> d["a"], d == {"a": 1}, d | {"b": 2}
+    (1, True, {'a': 1, 'b': 2})
+    """
+
+    __slots__ = ("_jl_where",)
+    __jangada_readonly__ = dict
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __init__(self, items: Any = (), where: tuple[str | None, str | None] | None = None) -> None:
+        dict.__init__(self, items)
+        self._jl_where = where
+
+    def copy(self) -> dict[Any, Any]:
+        return dict(self)
+
+    def __copy__(self) -> dict[Any, Any]:
+        return dict(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        memo[id(self)] = out
+        for key, value in self.items():
+            out[copy.deepcopy(key, memo)] = copy.deepcopy(value, memo)
+        return out
+
+    def __reduce__(self) -> Any:
+        return (dict, (dict(self),))
+
+
+class ReadOnlySet(set):  # type: ignore[type-arg]
+    """A ``set`` whose in-place changes raise :class:`~jangada_like.errors.ReadOnlyError`.
+
+    Examples
+    --------
+    >>> s = ReadOnlySet({1, 2})
+    >>> s | {3} == {1, 2, 3}, 1 in s
+    (True, True)
+    """
+
+    __slots__ = ("_jl_where",)
+    __jangada_readonly__ = set
+    add = discard = remove = pop = clear = update = _refuse
+    intersection_update = difference_update = symmetric_difference_update = _refuse
+    __ior__ = __iand__ = __isub__ = __ixor__ = _refuse
+
+    def __init__(self, items: Iterable[Any] = (), where: tuple[str | None, str | None] | None = None) -> None:
+        set.__init__(self, items)
+        self._jl_where = where
+
+    def copy(self) -> set[Any]:
+        return set(self)
+
+    def __copy__(self) -> set[Any]:
+        return set(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> set[Any]:
+        out: set[Any] = set()
+        memo[id(self)] = out
+        out.update(copy.deepcopy(v, memo) for v in self)
+        return out
+
+    def __reduce__(self) -> Any:
+        return (set, (set(self),))
+
+
+def plain_type(tp: type) -> type:
+    """The builtin container type a read-only one stands for (``tp`` itself otherwise).
+
+    Examples
+    --------
+    >>> plain_type(ReadOnlyDict), plain_type(int)
+    (<class 'dict'>, <class 'int'>)
+    """
+    return tp.__dict__.get("__jangada_readonly__", tp)  # type: ignore[no-any-return]
