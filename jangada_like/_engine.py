@@ -491,8 +491,11 @@ class Context:
             return self._defer_object(obj, group)
         values: dict[str, Any] = {}
         outer, selection = self.prop, self.selection
+        names = self.member_names(group)
+        if selection is not None:
+            selection.check(cls, names, self.file_name, self.path_of(group))
         try:
-            for name in self.member_names(group):
+            for name in names:
                 self.prop = f"{cls.__qualname__}.{name}"
                 sub = selection.child(name) if selection is not None else None
                 if sub is False:

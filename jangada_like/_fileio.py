@@ -30,7 +30,7 @@ from ._h5 import (
     write_attr,
 )
 from ._incremental import file_stamp, incremental_possible, update_file
-from ._locking import FileLock, access_error, check_regular, lock_holders, system_errno
+from ._locking import FileLock, access_error, check_regular, check_timeout, lock_holders, system_errno
 from ._recovery import recover
 from ._version import __version__
 from .codecs.base import AttrNode, Codec
@@ -204,6 +204,8 @@ def _decode_root(root: h5py.Group, ctx: Context, into: Any) -> Any:
     if into is None:
         return ctx.decode(root)
     found = type(into).class_for_tag(str_attr(root, CLASS_ATTR, ctx))
+    if found is not type(into) and isinstance(found, type) and issubclass(found, type(into)):
+        _become(into, found, ctx)  # Base.open(path) of a Child's file gives a Child, as load does
     if found is not type(into):
         msg = f"the file holds a {getattr(found, '__qualname__', found)}, not a "
         msg += f"{type(into).__qualname__}: use {type(into).__qualname__}.load(path)"
@@ -215,6 +217,17 @@ def _decode_root(root: h5py.Group, ctx: Context, into: Any) -> Any:
         msg += f"with {type(into).__qualname__}.load(path).save(path)"
         raise FormatVersionError(msg, file=ctx.file_name, path="/root")
     return ctx.decode_object(root, type(into), into=into, version=version)
+
+
+def _become(obj: Any, cls: type, ctx: Context) -> None:
+    """Make ``obj`` (a fresh, not yet filled instance of a base class) an instance of its
+    subclass ``cls``, the class the file holds."""
+    try:
+        obj.__class__ = cls
+    except TypeError as exc:  # a subclass with another memory layout (__slots__)
+        msg = f"the file holds a {cls.__qualname__}, which cannot be opened as a "
+        msg += f"{type(obj).__qualname__} ({exc}): use `with {cls.__qualname__}(path, mode=...)`"
+        raise ClassMismatchError(msg, file=ctx.file_name, path="/root") from None
 
 
 def _check_class(root: h5py.Group, ctx: Context, expected: type | None) -> None:
@@ -427,6 +440,7 @@ def save_file(
 ) -> bool:
     """Atomically write ``obj`` to ``path``; return whether it was an incremental save.
     ``force=False``: refuse to overwrite the file ``obj`` came from if it changed since."""
+    check_timeout(timeout, path)  # at once, not only when the file happens to be locked
     with remembering_kinds():
         return _save_file(obj, path, timeout, incremental, durable, force)
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import numbers
 import os
 import re
 import stat
 import time
 from pathlib import Path
+from typing import Any
 
 from .errors import FileAccessError, FileFormatError, FileLockedError, FilePermissionError, NotAFileError
 
@@ -28,6 +30,33 @@ _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 _EXCLUSIVE = fcntl.LOCK_EX | fcntl.LOCK_NB
 _SHARED = fcntl.LOCK_SH | fcntl.LOCK_NB
 _BUSY = (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK)
+
+
+def check_timeout(timeout: Any, path: str | os.PathLike[str] | None = None) -> float | None:
+    """``timeout`` if it is ``None`` or a number of seconds >= 0, else a ``TypeError`` /
+    ``ValueError`` saying what is expected, raised at once (not only when the file happens to be
+    locked and the value is first used).
+
+    Examples
+    --------
+    >>> check_timeout(2), check_timeout(None)
+    (2, None)
+    >>> check_timeout("10")
+    Traceback (most recent call last):
+    ...
+    TypeError: timeout= must be a number of seconds (or None to wait forever), got '10' (str)
+    """
+    where = f" (file {os.fspath(path)!r})" if path is not None else ""
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
+        msg = f"timeout= must be a number of seconds (or None to wait forever), got {timeout!r} "
+        msg += f"({type(timeout).__name__}){where}"
+        raise TypeError(msg)
+    seconds = float(timeout)
+    if not seconds >= 0:  # NaN too
+        raise ValueError(f"timeout= must be >= 0 seconds (or None to wait forever), got {timeout!r}{where}")
+    return timeout  # type: ignore[return-value]  # as given: an int stays an int in messages
 
 
 class FileLock:
@@ -45,7 +74,7 @@ class FileLock:
     def __init__(self, path: str | os.PathLike[str], *, exclusive: bool, timeout: float | None) -> None:
         self.path = os.fspath(path)
         self.exclusive = exclusive
-        self.timeout = timeout
+        self.timeout = check_timeout(timeout, self.path)
         self._fd: int | None = None
 
     def acquire(self) -> None:
@@ -212,6 +241,10 @@ def access_error(exc: BaseException, path: str | os.PathLike[str], action: str) 
         reason = os.strerror(code)
     if code in _MISSING:
         msg = f"Path {name} does not exist ({reason}): check the path"
+        folder = os.path.dirname(os.path.abspath(name))
+        if not os.path.isdir(folder):
+            msg += f"; its folder {folder} does not exist: create it first "
+            msg += f"(os.makedirs({folder!r}, exist_ok=True))"
         return NotAFileError(msg, file=name, errno=code)
     if code in _DENIED:
         msg = f"cannot {action} '{name}': {reason}: check the permissions of the file and its folder"

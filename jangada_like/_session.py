@@ -27,7 +27,7 @@ from ._compare import values_equal
 from ._engine import Context, run_deep, walk
 from ._fileio import abandon, check_header, decode_root, encode_root, flush_safely, open_h5, quick_root
 from ._h5 import ROOT, TYPES_ATTR, attr_names
-from ._locking import FileLock, access_error, check_regular, file_error, system_errno
+from ._locking import FileLock, access_error, check_regular, check_timeout, file_error, system_errno
 from ._optional import pandas_types
 from .codecs.base import AttrNode
 from .codecs.tables import column
@@ -120,7 +120,7 @@ class Session:
         self.path = os.fspath(path)
         self.requested_mode = mode
         self.mode = mode
-        self.timeout = timeout
+        self.timeout = check_timeout(timeout, path)  # refused now, not when the file is locked
         self.swmr = swmr
         self.strict = strict
         self.values = values or {}

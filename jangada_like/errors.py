@@ -40,6 +40,7 @@ __all__ = [
     "UntrustedFileError",
     "UnknownClassWarning",
     "RecoveredFileWarning",
+    "SelectionError",
     "SessionClosedError",
     "WriteOnceError",
 ]
@@ -248,6 +249,16 @@ class SessionClosedError(ProxyClosedError):
     --------
     >>> issubclass(SessionClosedError, ValueError), issubclass(SessionClosedError, ProxyClosedError)
     (True, True)
+    """
+
+
+class SelectionError(JangadaError, ValueError):
+    """``only=`` or ``exclude=`` of a partial load names a property the object does not have.
+
+    Examples
+    --------
+    >>> issubclass(SelectionError, ValueError)
+    True
     """
 
 

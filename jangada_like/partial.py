@@ -19,8 +19,11 @@ Examples
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from typing import Any
+
+from .errors import SelectionError
 
 __all__ = ["NotLoaded", "Selection"]
 
@@ -70,6 +73,21 @@ class Selection:
             if isinstance(names, str):
                 raise TypeError("only= and exclude= take lists of dotted names, not a string")
         return cls(_tree(only) if only is not None else None, _tree(exclude or ()))
+
+    def check(self, cls: type, stored: Iterable[str], file: str, path: str) -> None:
+        """Raise :class:`~jangada_like.errors.SelectionError` if ``only``/``exclude`` name a
+        property that ``cls`` neither declares nor has stored at ``path`` (a typo would
+        otherwise load nothing, or everything, without a word)."""
+        known = set(getattr(cls, "_serializable_properties", {})) | set(stored)
+        for option, tree in (("only", self.only or {}), ("exclude", self.exclude)):
+            for name in tree:
+                if name in known:
+                    continue
+                close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                msg = f"{option}= names {name!r}, which {cls.__qualname__} does not have{hint}; "
+                msg += f"its properties are {', '.join(sorted(known)) or 'none'}"
+                raise SelectionError(msg, file=file, path=path, prop=f"{cls.__qualname__}.{name}")
 
     def child(self, name: str) -> Selection | bool | None:
         """``False``: skip the member; ``None``: read all of it; a Selection: read part of it."""

@@ -30,7 +30,7 @@ from .errors import ShapeMismatchError
 from .properties import SerializableProperty  # noqa: F401  (used by the doctests)
 from .proxy import ProxyDataset
 from .registry import CodecRegistry, use_registry
-from .serializable import Serializable
+from .serializable import Serializable, describe_unknown
 
 __all__ = ["Persistable", "load"]
 
@@ -90,7 +90,9 @@ class Persistable(Serializable):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         unknown = [k for k in values if k not in type(self)._serializable_properties]
-        if unknown or (values and mode in ("r", "r+")):
+        if unknown:
+            raise ValueError(f"Unexpected keyword arguments: {describe_unknown(type(self), unknown)}")
+        if values and mode in ("r", "r+"):
             msg = f"Unexpected keyword arguments: {values.keys()} (property values are accepted "
             msg += "only with mode='w' or 'a', and only declared properties)"
             raise ValueError(msg)

@@ -236,6 +236,18 @@ def _check_property_name(cls: type, key: str) -> None:
         raise TypeError(msg)
 
 
+def describe_unknown(cls: type, names: list[str]) -> str:
+    """``"Cls has no property 'x' (did you mean 'y'?); its properties are ..."``, for the
+    messages about unknown keywords and attributes."""
+    props = list(cls._serializable_properties)  # type: ignore[attr-defined]
+    hints = []
+    for name in names:
+        close = difflib.get_close_matches(name, props, n=1, cutoff=0.6)
+        hints.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+    msg = f"{cls.__qualname__} has no property {', '.join(hints)}; its properties are "
+    return msg + (", ".join(props) or "none")
+
+
 def _refuse_attribute(obj: Any, name: str) -> None:
     cls = type(obj)
     props = list(cls._serializable_properties)
@@ -336,7 +348,8 @@ class Serializable(metaclass=SerializableMetatype):
         props = type(self)._serializable_properties
         extra = [k for k in values if k not in props]
         if extra:
-            raise ValueError(f"There is no signature with the keys dict_keys({extra!r})")
+            msg = f"There is no signature with the keys dict_keys({extra!r}): "
+            raise ValueError(msg + describe_unknown(type(self), extra))
         for key, prop in props.items():
             prop._assign(self, values.get(key), explicit=key in values)
 
@@ -345,7 +358,7 @@ class Serializable(metaclass=SerializableMetatype):
         if not isinstance(other, type(self)) and not isinstance(self, type(other)):
             msg = f"cannot copy a {type(other).__qualname__} into a {type(self).__qualname__}"
             raise TypeError(msg)
-        memo: dict[int, Any] = {}
+        memo: dict[int, Any] = {id(other): self}  # back-references to `other` lead to the copy
         values = {}
         for key, prop in type(other)._serializable_properties.items():
             if prop.copiable and key in props:

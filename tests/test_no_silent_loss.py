@@ -244,3 +244,55 @@ def test_in_mode_r_plus_containers_stay_plain_and_changes_reach_the_file(day_pat
         day.runs.append(Run(n=3))
     again = Day.load(day_path)
     assert again.settings["x"] == 1 and [r.n for r in again.runs] == [1, 2, 3]
+
+
+# -- a base class opens its subclasses' files, as it loads them -----------------------------------
+
+
+class Base(Persistable):
+    name = SerializableProperty(default="")
+
+
+class Child(Base):
+    extra = SerializableProperty(default=0)
+    data = SerializableProperty(default=None)
+
+
+def test_base_open_accepts_a_subclass_file_as_base_load_does(tmp_path: Path) -> None:
+    from jangada_like import ProxyDataset
+    from jangada_like.errors import ClassMismatchError
+
+    path = Child(name="c", extra=3, data=np.arange(3.0)).save(tmp_path / "child")
+    assert type(Base.load(path)) is Child
+    with Base.open(path) as obj:
+        assert type(obj) is Child and obj.extra == 3 and isinstance(obj.data, ProxyDataset)
+    with Base(path, mode="r+") as obj:
+        assert isinstance(obj, Child)
+        obj.extra = 4  # a property only the subclass has writes through
+        obj.data.append([3.0])
+    assert type(Base(path)) is Child  # Cls(path) loads, and gives the subclass too
+    back = Child.load(path)
+    assert back.extra == 4 and back.data.tolist() == [0.0, 1.0, 2.0, 3.0]
+    base_path = Base(name="b").save(tmp_path / "base")
+    with pytest.raises(ClassMismatchError, match="holds a Base"), Child.open(base_path):
+        pass
+
+
+# -- copies keep back-references ------------------------------------------------------------------
+
+
+class Node(Serializable):
+    label = SerializableProperty(default="")
+    parent = SerializableProperty(default=None)
+    children = SerializableProperty(default=None)
+
+
+def test_copy_and_cls_of_obj_keep_back_references_as_deepcopy_does() -> None:
+    import copy
+
+    root = Node(label="root", children=[])
+    root.children.append(Node(label="kid", parent=root, children=[]))
+    for clone in (root.copy(), Node(root), copy.deepcopy(root), copy.copy(root)):
+        assert clone is not root and clone == root
+        kid = clone.children[0]
+        assert kid is not root.children[0] and kid.parent is clone  # not the original, not a third
