@@ -34,6 +34,7 @@ from .errors import (
 from .partial import NotLoaded, Selection
 from .properties import Deferred
 from .registry import CodecRegistry, active_registry
+from .serializable import tag_to_write
 
 __all__ = ["MAX_DEPTH", "Context", "walk"]
 
@@ -265,7 +266,7 @@ class Context:
         """Write a Serializable as a group with its class tag and every copiable property."""
         cls = type(obj)
         group = self.create_group(parent, name, CONTAINER_ATTR, "dict")
-        _h5.write_attr(group, CLASS_ATTR, cls.__jangada_tag__)
+        _h5.write_attr(group, CLASS_ATTR, tag_to_write(cls))
         _h5.write_attr(group, VERSION_ATTR, np.int64(cls.__jangada_version__))
         self.remember(obj, group)
         outer, outer_storage = self.prop, self.storage

@@ -52,7 +52,7 @@ from .errors import (
 )
 from .partial import NotLoaded, Selection
 from .registry import active_registry, default_registry
-from .serializable import Serializable
+from .serializable import Serializable, unknown_tag_hint
 
 T = TypeVar("T")
 
@@ -239,7 +239,7 @@ def _check_class(root: h5py.Group, ctx: Context, expected: type | None) -> None:
         if ctx.strict:
             return  # the object codec raises UnknownClassError with the details
         msg = f"the file holds an object of unregistered class {tag!r}, not a "
-        msg += f"{expected.__qualname__}: import the module that defines it"
+        msg += f"{expected.__qualname__}: {unknown_tag_hint(tag)}"
         raise ClassMismatchError(msg, file=ctx.file_name, path="/root")
     if not issubclass(found, expected):
         msg = f"the file holds a {found.__qualname__} ({tag}), not a {expected.__qualname__}: "

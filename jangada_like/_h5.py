@@ -17,6 +17,8 @@ CONTAINER_ATTR = "__container_type__"
 DATASET_ATTR = "__dataset_type__"
 TYPES_ATTR = "__attr_types__"
 VERSION_ATTR = "__class_version__"
+#: beside an enum member stored as attribute ``name``: ``__enum_value__<name>`` holds its value
+ENUM_VALUE_PREFIX = "__enum_value__"
 
 FORMAT_ATTR = "jangada_like_format"
 LIBRARY_ATTR = "jangada_like_version"

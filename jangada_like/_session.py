@@ -26,7 +26,7 @@ import numpy as np
 from ._compare import values_equal
 from ._engine import Context, run_deep, walk
 from ._fileio import abandon, check_header, decode_root, encode_root, flush_safely, open_h5, quick_root
-from ._h5 import ROOT, TYPES_ATTR, attr_names
+from ._h5 import ENUM_VALUE_PREFIX, ROOT, TYPES_ATTR, attr_names
 from ._locking import FileLock, access_error, check_regular, check_timeout, file_error, system_errno
 from ._optional import pandas_types
 from .codecs.base import AttrNode
@@ -568,6 +568,8 @@ def _replace_member(group: h5py.Group, name: str, value: Any, ctx: Context) -> N
         group.move(tmp, name)
     else:
         h5py.h5a.rename(group.id, tmp.encode(), name.encode())
+        if ENUM_VALUE_PREFIX + tmp in group.attrs:  # an enum member's value follows it
+            h5py.h5a.rename(group.id, (ENUM_VALUE_PREFIX + tmp).encode(), (ENUM_VALUE_PREFIX + name).encode())
     key = ctx.path_of(group)
     entry = ctx._pending_tags.get(key)
     if entry is None:
@@ -588,6 +590,8 @@ def _remove_member(group: h5py.Group, name: str, ctx: Context) -> None:
         del group[name]  # open proxies keep the old dataset readable until the file closes
     elif name in group.attrs:
         del group.attrs[name]
+        if ENUM_VALUE_PREFIX + name in group.attrs:
+            del group.attrs[ENUM_VALUE_PREFIX + name]
         key = ctx.path_of(group)
         entry = ctx._pending_tags.get(key)
         if entry is not None:

@@ -39,6 +39,7 @@ __all__ = [
     "UnsupportedTypeError",
     "UntrustedFileError",
     "UnknownClassWarning",
+    "UnstableTagWarning",
     "RecoveredFileWarning",
     "SelectionError",
     "SessionClosedError",
@@ -377,6 +378,11 @@ class FileChangedError(JangadaError, RuntimeError):
 
 class UnknownClassWarning(UserWarning):
     """A file names a class that is not registered; a read-only record was returned."""
+
+
+class UnstableTagWarning(UserWarning):
+    """A class defined in a script (``__main__``) was saved: its files name it ``__main__.Cls``;
+    give the class ``tag=`` so they keep loading once it moves into a module."""
 
 
 class RecoveredFileWarning(UserWarning):

@@ -25,7 +25,7 @@ from typing import Any
 from ._compare import values_equal
 from .errors import ReadOnlyError
 
-__all__ = ["GenericRecord", "make_record"]
+__all__ = ["GenericRecord", "UnknownEnumMember", "make_record"]
 
 
 class GenericRecord(Mapping[str, Any]):
@@ -84,3 +84,34 @@ class GenericRecord(Mapping[str, Any]):
 def make_record(class_name: str, data: Mapping[str, Any]) -> GenericRecord:
     """Build a :class:`GenericRecord` (used by ``load`` and ``deserialize``)."""
     return GenericRecord(class_name, data)
+
+
+class UnknownEnumMember:
+    """A stand-in for a member of an enum that is not registered where the file is loaded: the
+    stored enum tag, member name and value (``None`` for files that did not store it).  Saving it
+    writes the member back as it was.
+
+    Examples
+    --------
+    >>> m = UnknownEnumMember("lab.Laser", "IR", 2)
+    >>> m.name, m.value, m
+    ('IR', 2, <UnknownEnumMember lab.Laser.IR = 2>)
+    """
+
+    __slots__ = ("enum_tag", "name", "value")
+
+    def __init__(self, enum_tag: str, name: str, value: Any) -> None:
+        self.enum_tag = enum_tag
+        self.name = name
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, UnknownEnumMember):
+            return NotImplemented
+        return (self.enum_tag, self.name, self.value) == (other.enum_tag, other.name, other.value)
+
+    def __hash__(self) -> int:
+        return hash((self.enum_tag, self.name))
+
+    def __repr__(self) -> str:
+        return f"<UnknownEnumMember {self.enum_tag}.{self.name} = {self.value!r}>"

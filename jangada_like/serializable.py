@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import copy as _copy
 import difflib
+import os
 import reprlib
+import sys
 import threading
+import warnings
 from abc import ABCMeta
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -27,12 +30,19 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ._compare import values_equal
-from .errors import FormatVersionError, SessionClosedError, UnsupportedTypeError
+from .errors import FormatVersionError, SessionClosedError, UnstableTagWarning, UnsupportedTypeError
 from .generic import make_record
 from .properties import STORAGE_OPTIONS, Deferred, SerializableProperty
 from .readonly import plain_type
 
-__all__ = ["Serializable", "SerializableMetatype", "check_types", "get_full_qualified_name"]
+__all__ = [
+    "Serializable",
+    "SerializableMetatype",
+    "check_types",
+    "get_full_qualified_name",
+    "tag_to_write",
+    "unknown_tag_hint",
+]
 
 S = TypeVar("S", bound="Serializable")
 
@@ -278,6 +288,66 @@ def _register_class(cls: type, tag: str | None) -> None:
         cls.__jangada_explicit_tag__ = tag is not None  # type: ignore[attr-defined]
         _BY_NAME[qualname] = cls  # a redefinition (notebook, test) replaces the old class
         _BY_TAG[cls.__jangada_tag__] = cls  # type: ignore[attr-defined]
+
+
+_WARNED_MAIN: set[str] = set()
+
+
+def tag_to_write(cls: type) -> str:
+    """The tag written for ``cls``; warns once (:class:`~jangada_like.errors.UnstableTagWarning`)
+    when it starts with ``__main__.``: a class defined in a script is named after the script,
+    and once it moves into a module, files naming ``__main__.Cls`` need ``tag=`` to load.
+
+    Examples
+    --------
+    >>> class Sample(Serializable, tag="lab.sample"):
+    ...     pass
+    >>> tag_to_write(Sample)
+    'lab.sample'
+    """
+    tag: str = cls.__jangada_tag__  # type: ignore[attr-defined]
+    if tag.startswith("__main__.") and tag not in _WARNED_MAIN:
+        _WARNED_MAIN.add(tag)
+        name = cls.__qualname__
+        msg = f"class {name} is defined in a script (__main__): files name it {tag!r}, which loads "
+        msg += "only where a class of that name is defined in __main__; give it a stable tag that "
+        msg += f"survives moving it into a module: class {name}(..., tag='yourlab.{name}')"
+        warnings.warn(msg, UnstableTagWarning, stacklevel=_outside_stacklevel())
+    return tag
+
+
+def _outside_stacklevel() -> int:
+    """The ``stacklevel`` of the first caller outside this package (a warning then points at
+    the user's line, the ``save`` call, not at the library)."""
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    return level
+
+
+def unknown_tag_hint(tag: str) -> str:
+    """What to do about a file's class tag that no class has: the registered classes of the same
+    name, which ``tag=`` would make load it.
+
+    Examples
+    --------
+    >>> class Scan(Serializable):
+    ...     pass
+    >>> "class Scan(..., tag='__main__.Scan')" in unknown_tag_hint("__main__.Scan")
+    True
+    """
+    name = tag.rpartition(".")[2]
+    with _REGISTRY_LOCK:
+        same = sorted(q for q, c in _BY_NAME.items() if c.__name__ == name and q != tag)
+    if same:
+        hint = f"a class of that name is registered as {', '.join(same)}: if it is the same class, "
+        hint += f"declare it with the file's tag, class {name}(..., tag={tag!r})"
+    else:
+        hint = "define (import) the class first; files never import code"
+    if tag.startswith("__main__."):
+        hint += " (the file was saved from a script, which names its classes __main__.Name)"
+    return hint
 
 
 def _root() -> type:

@@ -59,12 +59,16 @@ def test_a_constructor_typo_names_the_class_and_its_properties(tmp_path: Path) -
     pattern += r"\(did you mean 'name'\?\); its properties are name, data"
     with pytest.raises(ValueError, match=pattern):
         Exp(nmae="x")
-    with pytest.raises(ValueError, match=r"Unexpected keyword arguments: Exp has no property 'nmae' \(did you mean"):
+    with pytest.raises(
+        ValueError, match=r"Unexpected keyword arguments: Exp has no property 'nmae' \(did you mean"
+    ):
         Exp(tmp_path / "s", mode="w", nmae="x")
 
 
 @pytest.mark.parametrize("bad", ["10", True, -1, float("nan"), [1]])
-def test_a_bad_timeout_is_refused_at_once_even_when_nothing_is_locked(path: Path, tmp_path: Path, bad: object) -> None:
+def test_a_bad_timeout_is_refused_at_once_even_when_nothing_is_locked(
+    path: Path, tmp_path: Path, bad: object
+) -> None:
     expected = ValueError if isinstance(bad, (int, float)) and not isinstance(bad, bool) else TypeError
     calls = [
         lambda: Exp.load(path, timeout=bad),

@@ -16,7 +16,7 @@ from .._h5 import CLASS_ATTR, CONTAINER_ATTR, VERSION_ATTR, str_attr
 from ..errors import FileFormatError, FormatVersionError, UnknownClassError, UnknownClassWarning
 from ..generic import GenericRecord
 from ..proxy import ProxyDataset
-from ..serializable import Serializable
+from ..serializable import Serializable, unknown_tag_hint
 from .base import Codec
 from .tables import TableRows
 
@@ -56,15 +56,14 @@ def stored_version(node: h5py.Group, cls: Any, ctx: Any) -> int:
 
 def _unknown(tag: str, node: h5py.Group, ctx: Any) -> GenericRecord:
     if ctx.strict:
-        msg = f"class {tag!r} is not registered (import the module that defines it first; "
-        msg += "files never import code)"
+        msg = f"class {tag!r} is not registered: {unknown_tag_hint(tag)}"
         raise ctx.error(UnknownClassError, msg, node.name)
     record = GenericRecord(tag, {})
     ctx.seen(node, record)
     data = {n: ctx.decode(ctx.member(node, n)) for n in ctx.member_names(node)}
     object.__setattr__(record, "_data", GenericRecord(tag, data).data)
     msg = f"{ctx.file_name}:{node.name} holds an object of unregistered class {tag!r}; "
-    msg += "returning a read-only GenericRecord (strict=True raises instead)"
+    msg += f"returning a read-only GenericRecord (strict=True raises instead); {unknown_tag_hint(tag)}"
     warnings.warn(msg, UnknownClassWarning, stacklevel=2)
     return record
 

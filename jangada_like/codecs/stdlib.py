@@ -3,8 +3,10 @@
 datetimes, dates and times are ISO 8601 strings (``[datetime.datetime]`` etc. in
 ``__attr_types__``); a ``zoneinfo`` zone is kept by name after the offset, as in RFC 9557
 (``2024-10-27T02:30:00+01:00[Europe/Berlin]``), so DST folds load exactly.  A timedelta is an
-int64 triple ``(days, seconds, microseconds)``.  An Enum member is ``'<enum tag>.<member name>'``;
-its enum must be registered with :func:`register_enum`.
+int64 triple ``(days, seconds, microseconds)``.  An Enum member is ``'<enum tag>.<member name>'``,
+with its value beside it (``__enum_value__<name>``) when it is an int, float, bool or str; its enum
+must be registered with :func:`register_enum` to load as a member, else it loads as an
+:class:`~jangada_like.generic.UnknownEnumMember` (with a warning; ``strict=True`` raises).
 """
 
 from __future__ import annotations
@@ -12,13 +14,22 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import threading
+import warnings
 import zoneinfo
 from typing import Any
 
 import h5py
 import numpy as np
 
-from ..errors import FileFormatError, UnsupportedTypeError
+from .._h5 import ENUM_VALUE_PREFIX, write_attr
+from ..errors import (
+    FileFormatError,
+    UnknownClassError,
+    UnknownClassWarning,
+    UnstableTagWarning,
+    UnsupportedTypeError,
+)
+from ..generic import UnknownEnumMember
 from .base import AttrNode, Codec
 
 _ENUMS: dict[str, type[enum.Enum]] = {}
@@ -109,27 +120,74 @@ class TimedeltaCodec(Codec):
 
 class EnumCodec(Codec):
     tag = "enum"
-    types = (enum.Enum,)
+    types = (enum.Enum, UnknownEnumMember)
 
     def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
-        tag = enum_tag(type(value))
-        if tag is None:
-            msg = f"enum {type(value).__qualname__} is not registered: call "
-            msg += "jangada_like.register_enum on it (loading needs it too)"
-            raise ctx.error(UnsupportedTypeError, msg)
-        ctx.write_attr(parent, name, f"{tag}.{value.name}", self.tag)
+        tag: str | None
+        if isinstance(value, UnknownEnumMember):  # written back as it was read
+            tag, member, raw = value.enum_tag, value.name, value.value
+        else:
+            tag, member, raw = enum_tag(type(value)), value.name, value.value
+            if tag is None:
+                msg = f"enum {type(value).__qualname__} is not registered: call "
+                msg += "jangada_like.register_enum on it (loading needs it too)"
+                raise ctx.error(UnsupportedTypeError, msg)
+            if tag.startswith("__main__."):
+                warn_unstable_enum(type(value), tag)
+        ctx.write_attr(parent, name, f"{tag}.{member}", self.tag)
+        if _storable_value(raw):  # the value too, so that a reader without the enum has it
+            write_attr(parent, ENUM_VALUE_PREFIX + name, raw)
 
     def decode(self, node: Any, ctx: Any) -> Any:
         text = _text(node, ctx, "an enum member")
         tag, _, member = text.rpartition(".")
+        raw = ctx.attrs_of(node.parent).get(ENUM_VALUE_PREFIX + node.name)
+        value = raw.item() if isinstance(raw, np.generic) else raw
+        value = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
         cls = _ENUMS.get(tag)
         if cls is None:
-            msg = f"enum {tag!r} is not registered in this process (register_enum)"
-            raise ctx.error(FileFormatError, msg, node.path)
+            return _unknown_enum(tag, member, value, node, ctx)
         try:
             return cls[member]
         except KeyError:
-            raise ctx.error(FileFormatError, f"{tag} has no member {member!r}", node.path) from None
+            pass
+        try:  # a member renamed since: its stored value finds it
+            return cls(value) if value is not None else None
+        except (ValueError, TypeError):
+            pass
+        raise ctx.error(FileFormatError, f"{tag} has no member {member!r}", node.path) from None
+
+
+def _storable_value(raw: Any) -> bool:
+    if type(raw) is int:
+        return -(2**63) <= raw < 2**63
+    return type(raw) in (bool, float, str) and not (type(raw) is str and "\x00" in raw)
+
+
+def _unknown_enum(tag: str, member: str, value: Any, node: Any, ctx: Any) -> UnknownEnumMember:
+    hint = f"register it with register_enum({tag.rpartition('.')[2]}, tag={tag!r}) before loading"
+    if ctx.strict:
+        raise ctx.error(
+            UnknownClassError, f"enum {tag!r} is not registered in this process: {hint}", node.path
+        )
+    msg = f"{ctx.file_name}:{node.path} holds member {member!r} of unregistered enum {tag!r}; "
+    msg += f"returning an UnknownEnumMember with its name and value (strict=True raises instead); {hint}"
+    warnings.warn(msg, UnknownClassWarning, stacklevel=2)
+    return UnknownEnumMember(tag, member, value)
+
+
+_WARNED_ENUMS: set[str] = set()
+
+
+def warn_unstable_enum(cls: type, tag: str) -> None:
+    """Warn once that an enum defined in a script is stored under a ``__main__.`` tag."""
+    if tag in _WARNED_ENUMS:
+        return
+    _WARNED_ENUMS.add(tag)
+    name = cls.__qualname__
+    msg = f"enum {name} is defined in a script (__main__): files name it {tag!r}; register it with "
+    msg += f"a stable tag that survives moving it into a module: register_enum({name}, tag='yourlab.{name}')"
+    warnings.warn(msg, UnstableTagWarning, stacklevel=4)
 
 
 CODECS = (DatetimeCodec(), TimedeltaCodec(), EnumCodec())

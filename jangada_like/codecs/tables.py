@@ -27,7 +27,7 @@ from .._h5 import CONTAINER_ATTR, PYTHON_ITEM_BYTES, check_items, str_attr, writ
 from ..errors import FileFormatError, FormatVersionError, ReadOnlyError
 from ..generic import make_record
 from ..partial import NotLoaded
-from ..serializable import Serializable
+from ..serializable import Serializable, tag_to_write
 from .items import ITEM_ATTR, _homogeneous
 
 TABLE_MIN = 8
@@ -94,7 +94,7 @@ def write_table(
 ) -> h5py.Group:
     cls = type(items[0])
     group = ctx.create_group(parent, name, CONTAINER_ATTR, "object.table")
-    write_attr(group, "__item_class__", cls.__jangada_tag__)
+    write_attr(group, "__item_class__", tag_to_write(cls))
     write_attr(group, "__item_class_version__", np.int64(cls.__jangada_version__))
     write_attr(group, "__length__", np.int64(len(items)))
     for key, (item_type, data) in columns.items():
