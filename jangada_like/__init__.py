@@ -21,12 +21,11 @@ from ._h5 import set_memory_budget
 from ._untrusted import CheckLimits, check_file
 from ._version import __version__
 from .codecs.base import Codec
-from .codecs.stdlib import register_enum
 from .generic import GenericRecord
 from .persistable import Persistable, load
 from .properties import SerializableProperty, sproperty
 from .proxy import ProxyDataset
-from .registry import CodecRegistry, default_registry, register_codec
+from .registry import CodecRegistry, default_registry, register_codec, register_enum
 from .serializable import Serializable, SerializableMetatype, check_types, get_full_qualified_name
 
 del _registry

@@ -20,6 +20,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import enum
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
@@ -33,9 +34,17 @@ from .codecs.custom import REFUSED_PRIMITIVES, DatasetTypeCodec, PrimitiveCodec
 from .errors import FileFormatError, UnsupportedTypeError
 from .serializable import Serializable
 
-__all__ = ["CodecRegistry", "active_registry", "default_registry", "register_codec", "use_registry"]
+__all__ = [
+    "CodecRegistry",
+    "active_registry",
+    "default_registry",
+    "register_codec",
+    "register_enum",
+    "use_registry",
+]
 
 C = TypeVar("C", bound=Codec)
+E = TypeVar("E", bound=enum.Enum)
 
 
 class CodecRegistry:
@@ -58,6 +67,9 @@ class CodecRegistry:
         # jangada's registrations: type -> the codec made for it (None: an existing codec serves)
         self._primitives: dict[type, Codec | None] = {}
         self._datasets: dict[type, Codec | None] = {}
+        # enums whose members may be saved: tag written to files -> enum class, and back
+        self._enums: dict[str, type[enum.Enum]] = {}
+        self._enum_tags: dict[type[enum.Enum], str] = {}
         self._lock = threading.RLock()
 
     def register_lazy(self, module: str, tag_prefix: str, load: Callable[[], Iterable[Codec]]) -> None:
@@ -220,9 +232,67 @@ class CodecRegistry:
             new._pending = dict(self._pending)
             new._primitives = dict(self._primitives)
             new._datasets = dict(self._datasets)
+            new._enums = dict(self._enums)
+            new._enum_tags = dict(self._enum_tags)
         return new
 
     # -- jangada's registrations (``Serializable.register_primitive_type`` and friends) --------
+
+    # enums --------------------------------------------------------------------------------------
+
+    def register_enum(self, cls: type[E], tag: str | None = None) -> type[E]:
+        """Allow members of the Enum ``cls`` to be saved and loaded with this registry, under
+        ``tag`` (default ``module.QualName``).  Another enum of another name claiming the tag is
+        an error; the same name again (a notebook cell run twice) replaces it.
+
+        Examples
+        --------
+        >>> import enum
+        >>> class Color(enum.Enum):
+        ...     RED = 1
+        >>> reg = default_registry.copy()
+        >>> reg.register_enum(Color, tag="lab.Color") is Color
+        True
+        >>> reg.enum_for_tag("lab.Color") is Color, default_registry.enum_for_tag("lab.Color")
+        (True, None)
+        """
+        if not (isinstance(cls, type) and issubclass(cls, enum.Enum)):
+            raise TypeError(f"register_enum expects an Enum class, got {cls!r}")
+        name = tag or f"{cls.__module__}.{cls.__qualname__}"
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"enum tag must be a non-empty str, got {tag!r}")
+        with self._lock:
+            other = self._enums.get(name)
+            if other is not None and other is not cls:
+                if (other.__module__, other.__qualname__) != (cls.__module__, cls.__qualname__):
+                    msg = f"enum tag {name!r} of {cls.__module__}.{cls.__qualname__} is already used by "
+                    msg += f"{other.__module__}.{other.__qualname__}"
+                    raise ValueError(msg)
+                self._enum_tags.pop(other, None)
+            old = self._enum_tags.get(cls)
+            if old is not None and old != name:
+                del self._enums[old]
+            self._enums[name] = cls
+            self._enum_tags[cls] = name
+        return cls
+
+    def remove_enum(self, cls_or_tag: type[enum.Enum] | str) -> None:
+        """Forget an enum registered with :meth:`register_enum` (no error if absent)."""
+        with self._lock:
+            tag = cls_or_tag if isinstance(cls_or_tag, str) else self._enum_tags.get(cls_or_tag)
+            cls = self._enums.pop(tag, None) if tag is not None else None
+            if cls is not None:
+                self._enum_tags.pop(cls, None)
+
+    def enum_for_tag(self, tag: str) -> type[enum.Enum] | None:
+        """The enum registered under ``tag``, or ``None``."""
+        return self._enums.get(tag)
+
+    def tag_of_enum(self, cls: type) -> str | None:
+        """The tag members of ``cls`` are saved under, or ``None`` if it is not registered."""
+        return self._enum_tags.get(cls)  # type: ignore[call-overload]
+
+    # jangada's registrations ---------------------------------------------------------------------
 
     def register_primitive_type(self, t: type) -> None:
         """Store values of ``t`` as attributes as h5py accepts them, rebuilt with ``t(raw)``.
@@ -335,6 +405,22 @@ def use_registry(registry: CodecRegistry | None) -> Iterator[CodecRegistry]:
         yield registry
     finally:
         _ACTIVE.reset(token)
+
+
+def register_enum(cls: type[E], tag: str | None = None) -> type[E]:
+    """Allow members of ``cls`` to be saved and loaded (with the default registry); usable as
+    a class decorator.  Give ``tag=`` a stable name for enums defined in scripts.
+
+    Examples
+    --------
+    >>> import enum
+    >>> @register_enum
+    ... class Color(enum.Enum):
+    ...     RED = 1
+    >>> default_registry.tag_of_enum(Color)
+    'jangada_like.registry.Color'
+    """
+    return default_registry.register_enum(cls, tag)
 
 
 def register_codec(codec: C, *, replace: bool = False) -> C:

@@ -11,8 +11,7 @@ from pathlib import Path
 import h5py
 import pytest
 
-from jangada_like import Persistable, SerializableProperty, load, register_enum
-from jangada_like.codecs import stdlib
+from jangada_like import Persistable, SerializableProperty, default_registry, load, register_enum
 from jangada_like.errors import ClassMismatchError, UnknownClassError, UnknownClassWarning
 from jangada_like.generic import UnknownEnumMember
 
@@ -40,23 +39,22 @@ def test_an_enum_member_is_stored_with_its_value(tmp_path: Path) -> None:
     assert back.laser is Laser.IR and back.lasers == [Laser.UV, Laser.IR]
 
 
-def test_an_unknown_enum_degrades_like_an_unknown_class_and_saves_back(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_unknown_enum_degrades_like_an_unknown_class_and_saves_back(tmp_path: Path) -> None:
     path = Setup(laser=Laser.IR, lasers=[Laser.UV]).save(tmp_path / "s")
-    monkeypatch.delitem(stdlib._ENUMS, "tests.Laser")
+    without = default_registry.copy()  # a registry without the enum: the default one is untouched
+    without.remove_enum(Laser)
+    assert default_registry.enum_for_tag("tests.Laser") is Laser
     with pytest.warns(
         UnknownClassWarning,
         match=r"unregistered enum 'tests.Laser'.*register_enum\(Laser, tag='tests.Laser'\)",
     ):
-        back = Setup.load(path)
+        back = Setup.load(path, registry=without)
     assert back.laser == UnknownEnumMember("tests.Laser", "IR", 2) and back.lasers[0].value == "ultra"
     with pytest.raises(UnknownClassError, match=r"enum 'tests\.Laser' is not registered"):
-        Setup.load(path, strict=True)
+        Setup.load(path, strict=True, registry=without)
     with pytest.warns(UnknownClassWarning):
-        again = Setup.load(back.save(tmp_path / "again"))  # written back as it was
-    assert again.laser == back.laser
-    monkeypatch.setitem(stdlib._ENUMS, "tests.Laser", Laser)
+        again = Setup.load(back.save(tmp_path / "again", registry=without), registry=without)
+    assert again.laser == back.laser  # written back as it was
     assert Setup.load(tmp_path / "again.hdf5").laser is Laser.IR
 
 
@@ -68,8 +66,10 @@ def test_a_renamed_member_is_found_by_its_stored_value(
     class Renamed(enum.Enum):
         INFRARED = 2
 
-    monkeypatch.setitem(stdlib._ENUMS, "tests.Laser", Renamed)
-    assert Setup.load(path).laser is Renamed.INFRARED
+    renamed = default_registry.copy()
+    renamed.remove_enum(Laser)
+    renamed.register_enum(Renamed, tag="tests.Laser")
+    assert Setup.load(path, registry=renamed).laser is Renamed.INFRARED
 
 
 def test_in_place_replacement_of_an_enum_keeps_its_value_beside_it(tmp_path: Path) -> None:
@@ -127,3 +127,19 @@ def test_a_script_class_warns_once_and_loading_it_elsewhere_suggests_tag(tmp_pat
     with pytest.warns(UnknownClassWarning, match=r"unregistered enum '__main__\.Mode'"):
         fixed = Scan2.load(path)
     assert fixed.n == 2 and fixed.mode.value == 1
+
+
+def test_enums_live_in_the_registry_and_a_copy_isolates_them() -> None:
+    class Gain(enum.Enum):
+        LOW = 1
+
+    class Other(enum.Enum):
+        LOW = 1
+
+    plugin = default_registry.copy()
+    plugin.register_enum(Gain, tag="tests.Gain")
+    assert plugin.tag_of_enum(Gain) == "tests.Gain" and default_registry.tag_of_enum(Gain) is None
+    with pytest.raises(ValueError, match=r"enum tag 'tests.Gain' of .*Other is already used by .*Gain"):
+        plugin.register_enum(Other, tag="tests.Gain")
+    with pytest.raises(TypeError, match="expects an Enum class"):
+        plugin.register_enum(int)  # type: ignore[type-var]

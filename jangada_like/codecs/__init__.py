@@ -9,6 +9,5 @@ registry (``tests/test_layers.py``).
 from __future__ import annotations
 
 from .base import AttrNode, Codec
-from .stdlib import register_enum
 
-__all__ = ["AttrNode", "Codec", "register_enum"]
+__all__ = ["AttrNode", "Codec"]

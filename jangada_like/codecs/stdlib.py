@@ -5,7 +5,7 @@ datetimes, dates and times are ISO 8601 strings (``[datetime.datetime]`` etc. in
 (``2024-10-27T02:30:00+01:00[Europe/Berlin]``), so DST folds load exactly.  A timedelta is an
 int64 triple ``(days, seconds, microseconds)``.  An Enum member is ``'<enum tag>.<member name>'``,
 with its value beside it (``__enum_value__<name>``) when it is an int, float, bool or str; its enum
-must be registered with :func:`register_enum` to load as a member, else it loads as an
+must be registered (``register_enum``, kept by the registry) to load as a member, else it loads as an
 :class:`~jangada_like.generic.UnknownEnumMember` (with a warning; ``strict=True`` raises).
 """
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import threading
 import warnings
 import zoneinfo
 from typing import Any
@@ -31,36 +30,6 @@ from ..errors import (
 )
 from ..generic import UnknownEnumMember
 from .base import AttrNode, Codec
-
-_ENUMS: dict[str, type[enum.Enum]] = {}
-_ENUM_LOCK = threading.Lock()
-
-
-def register_enum(cls: type[enum.Enum], tag: str | None = None) -> type[enum.Enum]:
-    """Allow members of ``cls`` to be saved and loaded; usable as a class decorator.
-
-    Examples
-    --------
-    >>> import enum
-    >>> @register_enum
-    ... class Color(enum.Enum):
-    ...     RED = 1
-    >>> enum_tag(Color)
-    'jangada_like.codecs.stdlib.Color'
-    """
-    if not (isinstance(cls, type) and issubclass(cls, enum.Enum)):
-        raise TypeError(f"register_enum expects an Enum class, got {cls!r}")
-    name = tag or f"{cls.__module__}.{cls.__qualname__}"
-    with _ENUM_LOCK:
-        _ENUMS[name] = cls
-        cls.__jangada_enum_tag__ = name  # type: ignore[attr-defined]
-    return cls
-
-
-def enum_tag(cls: type[enum.Enum]) -> str | None:
-    """The tag of a registered enum, or ``None``."""
-    tag = cls.__dict__.get("__jangada_enum_tag__")
-    return tag if tag is not None and _ENUMS.get(tag) is cls else None
 
 
 def _text(node: Any, ctx: Any, what: str) -> str:
@@ -127,7 +96,7 @@ class EnumCodec(Codec):
         if isinstance(value, UnknownEnumMember):  # written back as it was read
             tag, member, raw = value.enum_tag, value.name, value.value
         else:
-            tag, member, raw = enum_tag(type(value)), value.name, value.value
+            tag, member, raw = ctx.registry.tag_of_enum(type(value)), value.name, value.value
             if tag is None:
                 msg = f"enum {type(value).__qualname__} is not registered: call "
                 msg += "jangada_like.register_enum on it (loading needs it too)"
@@ -144,7 +113,7 @@ class EnumCodec(Codec):
         raw = ctx.attrs_of(node.parent).get(ENUM_VALUE_PREFIX + node.name)
         value = raw.item() if isinstance(raw, np.generic) else raw
         value = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-        cls = _ENUMS.get(tag)
+        cls = ctx.registry.enum_for_tag(tag)
         if cls is None:
             return _unknown_enum(tag, member, value, node, ctx)
         try:
