@@ -460,6 +460,17 @@ class Serializable(metaclass=SerializableMetatype):
                 new.__dict__[key] = _copy.deepcopy(value, memo)
         return new
 
+    def __getstate__(self) -> dict[str, Any]:
+        """What pickling keeps: the values (those not read yet from a session's file are read
+        now), never the file session they came from (its file handle and lock)."""
+        state = {}
+        for key, value in list(self.__dict__.items()):
+            if type(value) is Deferred:
+                value = getattr(self, key[len("_serializable_property__") :])
+            if key not in ("_jl_session_", "_jl_node_", "_door"):
+                state[key] = value
+        return state
+
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented

@@ -296,3 +296,15 @@ def test_copy_and_cls_of_obj_keep_back_references_as_deepcopy_does() -> None:
         assert clone is not root and clone == root
         kid = clone.children[0]
         assert kid is not root.children[0] and kid.parent is clone  # not the original, not a third
+
+
+def test_objects_of_a_session_pickle_as_their_values_without_the_session(day_path: Path) -> None:
+    import pickle
+
+    with Day(day_path, mode="r") as day:
+        run = pickle.loads(pickle.dumps(day.runs[0]))  # used to fail: "h5py objects cannot be pickled"
+        whole = pickle.loads(pickle.dumps(day))
+    assert run == Run(n=1) and "_jl_node_" not in run.__dict__
+    run.n = 7  # an in-memory object now, free to change
+    assert whole == Day.load(day_path) and type(whole.settings) is dict
+    whole.settings["x"] = 1
