@@ -26,10 +26,12 @@ import numpy as np
 from ._compare import values_equal
 from ._engine import Context, run_deep, walk
 from ._fileio import abandon, check_header, decode_root, encode_root, flush_safely, open_h5, quick_root
-from ._h5 import ENUM_VALUE_PREFIX, ROOT, TYPES_ATTR, attr_names
+from ._h5 import ENUM_VALUE_PREFIX, ROOT, TYPES_ATTR, attr_names, is_safe_name, make_growable
 from ._locking import FileLock, access_error, check_regular, check_timeout, file_error, system_errno
 from ._optional import pandas_types
 from .codecs.base import AttrNode
+from .codecs.containers import KEYS_ATTR, NAMED_DICT_LIMIT
+from .codecs.items import ITEM_ATTR, _homogeneous
 from .codecs.tables import column
 from .errors import FileFormatError, JangadaError, NotAFileError, ReadOnlyError, SessionClosedError
 from .proxy import ProxyDataset
@@ -447,8 +449,141 @@ class Session:
             if obj is None or path is None:
                 continue
             now = obj.__dict__.get("_serializable_property__" + name)
-            if not _any_depth(_unchanged, now, before):
+            if _any_depth(_unchanged, now, before):
+                continue
+            if self._write_added(obj, path, name, before, now):
+                self._snapshots[(obj_id, name)] = _any_depth(_snapshot, now)
+            else:
                 self.write_property(obj, path, name, now)
+
+    # -- collections that grow: write only what was added ---------------------------------------
+
+    def _write_added(self, obj: Any, group_path: str, name: str, before: Any, now: Any) -> bool:
+        """Write only what was added to a list (items appended at its end) or to a dict (keys
+        added or replaced), if the stored layout can take it; ``False`` (nothing written) when
+        the whole value must be written again (items removed or reordered, a layout that cannot
+        grow, values a column cannot hold)."""
+        prop = type(obj)._serializable_properties.get(name)
+        if prop is None or not prop.copiable or prop._storage:
+            return False
+        assert self.file is not None
+        group = self.file[group_path]
+        if group.get(name, getlink=True) is None:
+            return False
+        member = group[name]
+        ctx = Context(self.file, session=self, file_name=self.path)
+        ctx.prop = f"{type(obj).__qualname__}.{name}"
+        ctx.storage = dict(type(obj).__jangada_storage__)
+        if ctx.storage:
+            return False
+        member._jl_path = ctx.path_of(group).rstrip("/") + "/" + name
+        try:
+            tag = ctx.node_tag(member)
+        except JangadaError:
+            return False
+        if type(now) is list and type(before) is list:
+            k = len(before)
+            if len(now) <= k or not _any_depth(_unchanged, now[:k], before):
+                return False
+            added = now[k:]
+            if isinstance(member, h5py.Group) and tag == "list":
+                done = self._append_members(member, k, added, ctx)
+            elif isinstance(member, h5py.Group) and tag == "object.table":
+                done = self._append_rows(member, k, added, now)
+            elif isinstance(member, h5py.Dataset) and tag == "list":
+                done = _append_items(member, k, added)
+            else:
+                done = False
+        elif type(now) is dict and type(before) is dict and isinstance(member, h5py.Group) and tag == "dict":
+            done = self._update_keys(member, before, now, ctx)
+        else:
+            done = False
+        if done:
+            self._adopt(ctx)
+        return done
+
+    def _append_members(self, group: h5py.Group, start: int, added: list[Any], ctx: Context) -> bool:
+        """A list stored as a group of members ``'0'``..``'n-1'``: each new item becomes the next
+        member, written under a hidden name and then moved in (a crash leaves the list it had)."""
+        if sorted(ctx.member_names(group), key=lambda n: (len(n), n)) != [str(i) for i in range(start)]:
+            return False
+        for i, item in enumerate(added, start):
+            walk(functools.partial(_replace_member, group, str(i), item, ctx))
+        return True
+
+    def _append_rows(self, table: h5py.Group, start: int, added: list[Any], items: list[Any]) -> bool:
+        """A list stored as an object table: one row more in every column, then ``__length__``
+        (readers ignore rows past it, so a crash in between leaves the list it had)."""
+        cls = type(added[0])
+        if not isinstance(added[0], Serializable):
+            return False
+        try:
+            length = int(table.attrs["__length__"])
+            stored = table.attrs["__item_class__"]
+            version = int(table.attrs.get("__item_class_version__", 1))
+        except (KeyError, TypeError, ValueError):
+            return False
+        props = cls.copiable_properties
+        if (
+            length != start
+            or stored != cls.__jangada_tag__
+            or version != cls.__jangada_version__
+            or any(type(i) is not cls or "_jl_extra_" in i.__dict__ for i in added)
+            or sorted(table) != sorted(props)
+            or any(p._storage for p in props.values())
+        ):
+            return False
+        columns = []
+        for key in props:
+            col = column([getattr(i, key) for i in added])
+            dset = table[key]
+            if col is None or not isinstance(dset, h5py.Dataset) or dset.attrs.get(ITEM_ATTR) != col[0]:
+                return False  # the new values need another column type: the table is written anew
+            kind, data = col
+            if kind not in ("str", "none") and (data.dtype != dset.dtype or data.shape[1:] != dset.shape[1:]):
+                return False
+            columns.append((key, kind, data))
+        for key, kind, data in columns:
+            dset = make_growable(table[key])
+            dset.resize(length + len(added), axis=0)
+            if kind != "none":
+                dset[length:] = list(data) if kind == "str" else data
+        table.attrs["__length__"] = np.int64(length + len(added))
+        path = table.name
+        for i, item in enumerate(added, start):
+            self.attach_row(item, path, i, items)
+        return True
+
+    def _update_keys(
+        self, group: h5py.Group, before: dict[Any, Any], now: dict[Any, Any], ctx: Context
+    ) -> bool:
+        """A dict stored as a group of members named by key: only added or replaced keys are
+        written (each under a hidden name, then moved in), then the key order."""
+        keys = list(now)
+        if keys[: len(before)] != list(before) or len(keys) > NAMED_DICT_LIMIT:
+            return False  # keys removed or reordered, or too many for a named group
+        if not all(type(k) is str and is_safe_name(k) for k in keys):
+            return False
+        changed = [k for k in keys if k not in before or not _any_depth(_unchanged, now[k], before[k])]
+        for key in changed:
+            walk(functools.partial(_replace_member, group, key, now[key], ctx))
+        if len(keys) > 1:
+            group.attrs[KEYS_ATTR] = np.array(keys, dtype=h5py.string_dtype())
+        return True
+
+
+def _append_items(dset: h5py.Dataset, start: int, added: list[Any]) -> bool:
+    """A list of scalars of one kind stored as a 1-D dataset: the new items at its end, if they
+    are of the stored kind (else the list is written anew, perhaps in another layout)."""
+    spec = _homogeneous(added)
+    if spec is None or dset.ndim != 1 or dset.shape[0] != start or dset.attrs.get(ITEM_ATTR) != spec[0]:
+        return False
+    if spec[0] != "str" and np.dtype(spec[1]) != dset.dtype:
+        return False
+    dset = make_growable(dset)
+    dset.resize(start + len(added), axis=0)
+    dset[start:] = added if spec[0] == "str" else np.array(added, dtype=spec[1])
+    return True
 
 
 @functools.cache

@@ -107,15 +107,23 @@ def write_table(
     return group
 
 
+def _check_rows(dset: h5py.Dataset, n: int, ctx: Any) -> Any:
+    """The selection of the table's ``n`` rows in a column.  A column longer than the table holds
+    the rows of an append that did not finish (``__length__`` is written last): they are not
+    part of the table."""
+    if dset.shape is None or not dset.shape or dset.shape[0] < n:
+        raise ctx.error(FileFormatError, f"column of shape {dset.shape} in a table of {n} rows", dset.name)
+    return () if dset.shape[0] == n else slice(0, n)
+
+
 def _values(dset: h5py.Dataset, n: int, ctx: Any) -> list[Any]:
     item = dset.attrs.get(ITEM_ATTR)
-    if dset.shape is None or not dset.shape or dset.shape[0] != n:
-        raise ctx.error(FileFormatError, f"column of shape {dset.shape} in a table of {n} rows", dset.name)
+    rows = _check_rows(dset, n, ctx)
     if item == "none":
         return [None] * n
     if item == "str":
-        return list(dset.asstr()[()])
-    data = dset[()]
+        return list(dset.asstr()[rows])
+    data = dset[rows]
     if item in ("int", "float", "bool", "complex"):
         if data.ndim != 1 or data.dtype.kind not in "biufc":
             raise ctx.error(FileFormatError, f"{item} column stored as {data.dtype}", dset.name)
@@ -178,11 +186,7 @@ class _Column:
     def __init__(self, dset: h5py.Dataset, n: int, ctx: Any) -> None:
         self.item = dset.attrs.get(ITEM_ATTR)
         if self.item in ("int", "float", "bool", "complex", "ndarray", "numpy.scalar"):
-            if dset.shape is None or not dset.shape or dset.shape[0] != n:
-                raise ctx.error(
-                    FileFormatError, f"column of shape {dset.shape} in a table of {n} rows", dset.name
-                )
-            self.data: Any = dset[()]
+            self.data: Any = dset[_check_rows(dset, n, ctx)]
             if self.item != "ndarray" and self.data.dtype.kind not in "biufc":
                 raise ctx.error(FileFormatError, f"{self.item} column stored as {self.data.dtype}", dset.name)
         else:
