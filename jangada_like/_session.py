@@ -42,6 +42,7 @@ MODES = ("r", "r+", "w", "a")
 T = TypeVar("T")
 _SNAPSHOT_TYPES = (list, dict, tuple, set, frozenset, pandas_types("Series", "DataFrame", "Index"))
 _PROXIED_TYPES = (np.ndarray, pandas_types("DatetimeIndex", "TimedeltaIndex"))
+_FRAME_TYPES = pandas_types("DataFrame")
 
 
 class _ObjectNode:
@@ -429,6 +430,9 @@ class Session:
         if isinstance(member, h5py.Dataset) and isinstance(value, _PROXIED_TYPES):
             codec = ctx.codec_for(member)
             instance.__dict__["_serializable_property__" + name] = self.proxy(member, codec)
+        elif isinstance(member, h5py.Group) and isinstance(value, _FRAME_TYPES):
+            member._jl_path = member.name
+            instance.__dict__["_serializable_property__" + name] = self.door().decode(member)  # a handle
 
     def _adopt(self, ctx: Context) -> None:
         """Attach the objects just written, and turn their array properties into proxies."""

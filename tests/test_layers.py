@@ -21,6 +21,8 @@ DOCUMENTED_LATE_IMPORTS = {
     ("jangada_like.proxy", "jangada_like._session"): "unpickling a proxy rebuilds a detached "
     "session source; sessions import proxies",
     ("jangada_like.registry", "jangada_like.codecs"): "pandas codecs load on first use (light import)",
+    ("jangada_like.codecs.frames", "jangada_like.codecs.pandas_"): "the lazy frame handle reads and "
+    "writes columns with the pandas codecs, which hand the handle out",
     ("jangada_like.serializable", "jangada_like.registry"): "jangada's class methods "
     "(register_primitive_type and friends) act on the default registry, which is built above the "
     "object model",

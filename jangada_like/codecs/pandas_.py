@@ -22,6 +22,7 @@ import pandas as pd
 from .._h5 import CONTAINER_ATTR, DATASET_ATTR
 from ..errors import FileFormatError, UnsupportedTypeError
 from .base import AttrNode, Codec
+from .frames import FrameProxy
 from .numpy_ import read, write_array
 
 _NAT = np.iinfo(np.int64).min
@@ -286,8 +287,8 @@ def read_column(node: Any, ctx: Any) -> Any:
     return value
 
 
-def _read_masked(group: h5py.Group, ctx: Any) -> Any:
-    values, mask = (np.asarray(read(ctx.need(group, n, "a masked column"))) for n in ("values", "mask"))
+def _read_masked(group: h5py.Group, ctx: Any, rows: Any = ()) -> Any:
+    values, mask = (np.asarray(read(ctx.need(group, n, "a masked column"), rows)) for n in ("values", "mask"))
     if values.shape != mask.shape:
         raise ctx.error(FileFormatError, "values and mask differ in shape", group.name)
     dtype_name = _attr_str(group, "dtype", ctx) or ""
@@ -425,6 +426,10 @@ class DataFrameCodec(Codec):
             ctx.encode(dict(value.attrs), group, "attrs")
 
     def decode(self, node: Any, ctx: Any) -> Any:
+        if ctx.lazy and ctx.session is not None and isinstance(node, h5py.Group):
+            proxy = FrameProxy(ctx.session, ctx.path_of(node))  # a session reads what is asked
+            ctx.seen(node, proxy)
+            return proxy
         try:
             index = ctx.decode(ctx.need(node, "index", "a DataFrame"))
             columns = ctx.decode(ctx.need(node, "columns", "a DataFrame"))
@@ -433,6 +438,8 @@ class DataFrameCodec(Codec):
             arrays = [read_column(ctx.need(data, str(i), what), ctx) for i in range(len(columns))]
         except KeyError as exc:
             raise ctx.error(FileFormatError, f"bad DataFrame: missing {exc}", node.name) from None
+        # rows past the index belong to an append that did not finish (the index is written last)
+        arrays = [a[: len(index)] if len(a) > len(index) else a for a in arrays]
         frame = pd.DataFrame(dict(enumerate(arrays)), index=index, copy=False)
         frame.columns = columns
         if ctx.has_child(node, "attrs"):
@@ -440,7 +447,23 @@ class DataFrameCodec(Codec):
         return frame
 
 
+class FrameProxyCodec(Codec):
+    """Saving an object that holds a session's lazy frame: a hard link within its own file, the
+    frame read through into another."""
+
+    tag = "pandas.FrameProxy"
+    types = (FrameProxy,)
+
+    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+        source = value._source
+        if source.is_open and source.file is not None and source.file.id == ctx.file.id:
+            parent[name] = value._group()
+            return
+        ctx.encode(value.read(), parent, name)
+
+
 CODECS = (
+    FrameProxyCodec(),
     NACodec(),
     TimestampCodec(),
     TimedeltaCodec(),
