@@ -6,8 +6,13 @@ Part 1, deterministic: bytes on disk for small values saved by jangada_like agai
 values written by hand-written h5py (one ``f[name] = value`` each).
 
 Part 2, timed (median and min of ``--repeat`` runs): one reopen in ``r+`` that appends one object
-to a list property of N objects, and how much the file grew.  Lists of objects are rewritten on
-every change today (growing collections are not built yet): the numbers show that cost.
+to a list property of N objects (100 and 10,000), and how much the file grew; only the new object
+is written, so the growth does not depend on N (the reopen still reads the list's table).
+
+Part 3, timed: one reopen that appends 1,000 rows to a 1,000,000-row DataFrame (a float, an int,
+a category and a tz-aware time column) through the session's FrameProxy, against pandas
+``HDFStore.append(..., format="table")`` on the same data (when PyTables is installed: the
+``bench`` extra), with the growth of each file.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 
 import h5py
 import numpy as np
+import pandas as pd
 
 from jangada_like import Persistable, SerializableProperty
 
@@ -37,6 +43,58 @@ class Trial(Persistable, tag="bench.growth.trial"):
 
 class Day(Persistable, tag="bench.growth.day"):
     trials = SerializableProperty(default=None)
+
+
+class Table(Persistable, tag="bench.growth.table"):
+    rows = SerializableProperty(default=None)
+
+
+def frame(n: int, start: int = 0) -> pd.DataFrame:
+    """``n`` rows of a typical measurement table, numbered from ``start``."""
+    i = np.arange(start, start + n)
+    return pd.DataFrame(
+        {
+            "value": i * 0.5,
+            "count": i.astype(np.int64),
+            "channel": pd.Categorical(np.array(["a", "b", "c", "d"])[i % 4], categories=["a", "b", "c", "d"]),
+            "time": pd.Timestamp("2026-01-01", tz="Europe/Berlin") + pd.to_timedelta(i, unit="ms"),
+        },
+        index=pd.RangeIndex(start, start + n),
+    )
+
+
+def append_rows(folder: Path, n: int, k: int, repeat: int) -> dict[str, tuple[float, float, int]]:
+    """{library: (median s, min s, bytes grown per append)} of one reopen appending ``k`` rows."""
+    out = {}
+    path = Table(rows=frame(n)).save(folder / "frame")
+    times, growth = [], []
+    for r in range(repeat):
+        rows = frame(k, n + r * k)
+        before = path.stat().st_size
+        start = time.perf_counter()
+        with Table(path, mode="r+") as table:
+            table.rows.append(rows)
+        times.append(time.perf_counter() - start)
+        growth.append(path.stat().st_size - before)
+    assert len(Table.load(path).rows) == n + repeat * k
+    out["jangada_like"] = (statistics.median(times), min(times), int(statistics.median(growth)))
+    try:
+        import tables  # noqa: F401
+    except ImportError:
+        return out
+    store_path = folder / "store.h5"
+    frame(n).to_hdf(store_path, key="rows", format="table", mode="w")
+    times, growth = [], []
+    for r in range(repeat):
+        rows = frame(k, n + r * k)
+        before = store_path.stat().st_size
+        start = time.perf_counter()
+        with pd.HDFStore(store_path, mode="a") as store:
+            store.append("rows", rows, format="table")
+        times.append(time.perf_counter() - start)
+        growth.append(store_path.stat().st_size - before)
+    out["pandas HDFStore"] = (statistics.median(times), min(times), int(statistics.median(growth)))
+    return out
 
 
 def _h5py(path: Path, values: dict[str, Any]) -> int:
@@ -90,9 +148,13 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{name:32} {ours:14,} {theirs:10,} {ours / theirs:6.2f}")
         print()
         print(f"{'append 1 object in r+':32} {'median s':>10} {'min s':>10} {'file grew':>12}")
-        for n in (100, 1000):
+        for n in (100, 10_000):
             median, best, grew = append_one(folder, n, args.repeat)
             print(f"{'to a list of ' + format(n, ','):32} {median:10.4f} {best:10.4f} {grew:12,}")
+        print()
+        print(f"{'append 1,000 rows to 1,000,000':32} {'median s':>10} {'min s':>10} {'file grew':>12}")
+        for lib, (median, best, grew) in append_rows(folder, 1_000_000, 1_000, args.repeat).items():
+            print(f"{lib:32} {median:10.4f} {best:10.4f} {grew:12,}")
 
 
 if __name__ == "__main__":
