@@ -434,6 +434,9 @@ class Serializable(metaclass=SerializableMetatype):
             if prop.copiable and key in props:
                 values[key] = _copy.deepcopy(getattr(other, key), memo)
         self._init_values(values)
+        extra = other.__dict__.get("_jl_extra_")
+        if extra is not None and type(other) is type(self):  # stored data the class does not declare
+            self.__dict__["_jl_extra_"] = _copy.deepcopy(extra, memo)
 
     def copy(self: S) -> S:
         """Return a deep copy of the copiable properties (arrays are copied, not shared).
@@ -456,8 +459,8 @@ class Serializable(metaclass=SerializableMetatype):
         for key, value in list(self.__dict__.items()):
             if type(value) is Deferred:  # read it first: a copy holds data, not a file handle
                 value = getattr(self, key[len("_serializable_property__") :])
-            if not key.startswith("_jl_"):  # file sessions stay with the original
-                new.__dict__[key] = _copy.deepcopy(value, memo)
+            if not key.startswith("_jl_") or key == "_jl_extra_":  # file sessions stay behind;
+                new.__dict__[key] = _copy.deepcopy(value, memo)  # undeclared stored data goes along
         return new
 
     def __getstate__(self) -> dict[str, Any]:

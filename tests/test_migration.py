@@ -107,6 +107,11 @@ def test_undeclared_stored_property_is_kept_and_reported(tmp_path: Path) -> None
     out = run.save(tmp_path / "kept")
     with h5py.File(out, "r") as f:
         assert f["root"].attrs["operator"] == "Ada Lovelace"  # never silently dropped
+    import copy
+
+    for clone in (run.copy(), Run(run), copy.deepcopy(run)):  # nor by a copy
+        with h5py.File(clone.save(tmp_path / "clone"), "r") as f:
+            assert f["root"].attrs["operator"] == "Ada Lovelace"
 
 
 def test_current_version_opens_every_way(tmp_path: Path) -> None:
