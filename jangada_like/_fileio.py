@@ -363,10 +363,20 @@ def load_file(
         ctx = Context(f, strict=strict, file_name=name)
         ctx.selection = Selection.build(only, exclude)
         obj = decode_root(f, ctx, expected, into=into)
-    if hasattr(obj, "__dict__") and not ctx.legacy and not ctx.migrated and not swmr:
-        obj.__dict__["_jl_origin_"] = file_stamp(name)  # a later save here can be incremental
-        obj.__dict__["_jl_origin_path_"] = os.path.realpath(name)
+    if hasattr(obj, "__dict__"):
+        stamp = file_stamp(name)
+        remember_seen(obj, name, stamp)  # a later save over a changed file is refused
+        if not ctx.legacy and not ctx.migrated and not swmr:
+            obj.__dict__["_jl_origin_"] = stamp  # a later save here can be incremental
+            obj.__dict__["_jl_origin_path_"] = os.path.realpath(name)
     return obj
+
+
+def remember_seen(obj: Any, path: str | os.PathLike[str], stamp: Any) -> None:
+    """Note the state ``path`` had when ``obj`` was last loaded from it or saved to it (one entry
+    per file: saving a backup elsewhere does not forget the original)."""
+    seen = obj.__dict__.setdefault("_jl_seen_", {})
+    seen[os.path.realpath(path)] = stamp
 
 
 @contextlib.contextmanager
@@ -447,10 +457,8 @@ def save_file(
 
 def _origin(obj: Any, path: Path) -> tuple[int, int, int, int] | None:
     """The stamp of ``path`` when ``obj`` was loaded from it or last saved to it, else ``None``."""
-    where = getattr(obj, "__dict__", {}).get("_jl_origin_path_")
-    if where is None or where != os.path.realpath(path):
-        return None
-    return obj.__dict__.get("_jl_origin_")  # type: ignore[no-any-return]
+    seen = getattr(obj, "__dict__", {}).get("_jl_seen_") or {}
+    return seen.get(os.path.realpath(path))  # type: ignore[no-any-return]
 
 
 def _refuse_changed(obj: Any, path: Path) -> None:
@@ -495,6 +503,7 @@ def _save_file(
     if hasattr(obj, "__dict__"):
         obj.__dict__["_jl_origin_"] = file_stamp(path)
         obj.__dict__["_jl_origin_path_"] = os.path.realpath(path)
+        remember_seen(obj, path, obj.__dict__["_jl_origin_"])
     return possible and depth <= SHALLOW_DEPTH
 
 

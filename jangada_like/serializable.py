@@ -291,6 +291,8 @@ def _register_class(cls: type, tag: str | None) -> None:
 
 
 _WARNED_MAIN: set[str] = set()
+#: internal state a copy keeps: undeclared stored properties, the files the object was seen in
+_COPIED_STATE = ("_jl_extra_", "_jl_seen_")
 
 
 def tag_to_write(cls: type) -> str:
@@ -437,6 +439,8 @@ class Serializable(metaclass=SerializableMetatype):
         extra = other.__dict__.get("_jl_extra_")
         if extra is not None and type(other) is type(self):  # stored data the class does not declare
             self.__dict__["_jl_extra_"] = _copy.deepcopy(extra, memo)
+        if "_jl_seen_" in other.__dict__:  # a copy saved over the file it came from is checked too
+            self.__dict__["_jl_seen_"] = dict(other.__dict__["_jl_seen_"])
 
     def copy(self: S) -> S:
         """Return a deep copy of the copiable properties (arrays are copied, not shared).
@@ -459,8 +463,8 @@ class Serializable(metaclass=SerializableMetatype):
         for key, value in list(self.__dict__.items()):
             if type(value) is Deferred:  # read it first: a copy holds data, not a file handle
                 value = getattr(self, key[len("_serializable_property__") :])
-            if not key.startswith("_jl_") or key == "_jl_extra_":  # file sessions stay behind;
-                new.__dict__[key] = _copy.deepcopy(value, memo)  # undeclared stored data goes along
+            if not key.startswith("_jl_") or key in _COPIED_STATE:  # file sessions stay behind;
+                new.__dict__[key] = _copy.deepcopy(value, memo)  # stored data and history go along
         return new
 
     def __getstate__(self) -> dict[str, Any]:

@@ -74,3 +74,30 @@ def test_unchanged_files_and_other_paths_save_as_before(tmp_path: Path) -> None:
     fresh = Rec(title="new")
     fresh.save(path)  # an object that never came from this file replaces it, as always
     assert Rec.load(path).title == "new"
+
+
+@pytest.mark.parametrize("how", ["copy", "cls_of_obj", "deepcopy", "swmr", "after_a_backup"])
+def test_copies_swmr_loads_and_backups_are_checked_too(tmp_path: Path, how: str) -> None:
+    import copy
+
+    class Rec(Persistable):
+        title = SerializableProperty(default="")
+        rows = SerializableProperty(default=None)
+
+    path = Rec(rows=np.zeros(3)).save(tmp_path / "rec")
+    loaded = Rec.load(path, swmr=how == "swmr")
+    stale = {
+        "copy": lambda: loaded.copy(),
+        "cls_of_obj": lambda: Rec(loaded),
+        "deepcopy": lambda: copy.deepcopy(loaded),
+        "swmr": lambda: loaded,
+        "after_a_backup": lambda: loaded,
+    }[how]()
+    if how == "after_a_backup":
+        stale.save(tmp_path / "backup")  # saving elsewhere does not forget where it came from
+    with Rec(path, mode="r+") as live:
+        live.rows.append(np.ones(2))
+    stale.title = "edited"
+    with pytest.raises(FileChangedError):
+        stale.save(path)
+    assert len(Rec.load(path).rows) == 5
