@@ -149,6 +149,11 @@ class FileLock:
         holders = lock_holders(self.path)
         who = f" (held by process {', '.join(map(str, holders))})" if holders else ""
         kind = "write" if self.exclusive else "read"
+        if holders == [os.getpid()]:
+            msg = f"could not get the {kind} lock within {self.timeout} s: this process holds the "
+            msg += "file, in a `with` block still open (or a session not closed): use the object of "
+            msg += "that block, or open this one after the block ends"
+            return FileLockedError(msg, file=self.path)
         msg = f"could not get the {kind} lock within {self.timeout} s{who}: another process "
         if self.exclusive:
             msg += "has the file open; pass a larger timeout= to wait longer"

@@ -79,16 +79,17 @@ class OutsideNode:
 
     def _refuse(self, instance: Any, name: str, doing: str) -> NoReturn:
         cls = type(instance).__qualname__
+        root = self.session.class_name if self.entered else cls  # the class the file is opened with
         mode = self.session.requested_mode
         if doing == "assign" and mode in ("r", "w"):
             mode = "r+"
-        reopen = f"`with {cls}(path, mode={mode!r}) as obj:`"
+        reopen = f"`with {root}(path, mode={mode!r}) as obj:`"
         if self.entered:
             msg = f"cannot {doing} {cls}.{name}: its `with` block has ended"
             msg += " and the file is closed" if doing == "assign" else f" before {name} was read"
             msg += f"; reopen the file ({reopen}) to {doing} it"
             if doing == "assign":
-                msg += f", or load it into memory ({cls}.load(path)), change it and save"
+                msg += f", or load it into memory ({root}.load(path)), change it and save"
         else:
             msg = f"cannot {doing} {cls}.{name}: the file is opened by a `with` block, which has "
             msg += f"not started: write {reopen}, or {cls}.load(path) to read it all into memory"
@@ -248,16 +249,25 @@ class Session:
     # -- entering and leaving -------------------------------------------------------------------
 
     def enter(self, obj: Any) -> None:
+        if self.is_open:  # leave the open block as it is: its file, lock and objects
+            msg = f"{type(obj).__qualname__} is already open in a `with` block on this file: use the "
+            msg += "object of that block, or open another object (`with Cls(path, mode=...)`) after it"
+            raise SessionClosedError(msg, file=self.path)
         self.class_name = type(obj).__qualname__
         obj.__dict__.pop("_jl_node_", None)  # attached again as it is read or written
         mode = self.requested_mode
         if mode == "a":
             mode = "r+" if os.path.isfile(self.path) else "w"
         if mode == "w" and not os.path.isfile(self.path):
-            Path(self.path).touch()
+            try:
+                Path(self.path).touch()
+            except OSError as exc:
+                raise access_error(exc, self.path, "create") from None
         self.mode = mode
         try:
             self._open(obj)
+            if self.requested_mode == "a" and mode == "r+" and self.values:
+                self._check_initial_values(obj)
         except BaseException as exc:
             self._close(abandoning=True)
             if isinstance(exc, JangadaError):
@@ -267,6 +277,17 @@ class Session:
             if isinstance(exc, (OSError, RuntimeError)):
                 raise file_error(exc, self.path, None, "write" if mode == "w" else "open") from exc
             raise
+
+    def _check_initial_values(self, obj: Any) -> None:
+        """Mode ``'a'`` opened an existing file: the initial values given must be what it holds
+        (the "create it like this, or open it" idiom), else they would be silently ignored."""
+        differ = [k for k, v in self.values.items() if not values_equal(getattr(obj, k), v)]
+        if differ:
+            names = ", ".join(f"{type(obj).__qualname__}.{k}" for k in differ)
+            msg = f"mode='a' opened the existing file, which holds other values of {names} than "
+            msg += "the initial values given (they would be ignored): assign them inside the block, "
+            msg += "or use mode='w' to start the file again"
+            raise ValueError(f"{msg} [file {self.path!r}]")
 
     def _open(self, obj: Any) -> None:
         if not (self.swmr and self.mode == "r"):
@@ -412,6 +433,7 @@ class Session:
         ctx = Context(self.file, session=self, file_name=self.path)
         ctx.prop = f"{type(instance).__qualname__}.{name}"
         ctx.storage = {**type(instance).__jangada_storage__, **prop._storage} if prop is not None else {}
+        self._detach_below(f"{group.name.rstrip('/')}/{name}", ctx.prop)
 
         def run() -> None:
             ctx.reset()  # a retry on a large stack starts again from nothing written
@@ -433,6 +455,21 @@ class Session:
         elif isinstance(member, h5py.Group) and isinstance(value, _FRAME_TYPES):
             member._jl_path = member.name
             instance.__dict__["_serializable_property__" + name] = self.door().decode(member)  # a handle
+
+    def _detach_below(self, path: str, prop: str) -> None:
+        """The objects stored at or under ``path`` are about to be replaced in the file: they no
+        longer belong to it, and assignments to them raise (they would write into the new value's
+        place).  Those that are part of the new value are attached again as it is written."""
+        below = [
+            key
+            for key, (_obj, where) in self._objects.items()
+            if where == path or where.startswith((path + "/", path + "#"))
+        ]
+        for key in below:
+            obj, _where = self._objects.pop(key)
+            obj.__dict__["_jl_node_"] = _ReplacedNode(self, prop)
+            for snapshot in [k for k in self._snapshots if k[0] == key]:
+                del self._snapshots[snapshot]
 
     def _adopt(self, ctx: Context) -> None:
         """Attach the objects just written, and turn their array properties into proxies."""
@@ -613,6 +650,30 @@ def _share(lock: FileLock) -> None:
     fd = lock._fd
     if fd is not None:
         fcntl.flock(fd, fcntl.LOCK_SH)  # from exclusive: never waits (no one else holds it)
+
+
+class _ReplacedNode:
+    """Set on an object of a session whose place in the file was given another value: it is no
+    longer in the file, so assignments to it raise instead of writing into the new value."""
+
+    __slots__ = ("prop", "session")
+
+    def __init__(self, session: Session, prop: str) -> None:
+        self.session = session
+        self.prop = prop
+
+    def before_get(self, instance: Any, name: str) -> None:
+        return None
+
+    def before_set(self, instance: Any, name: str) -> None:
+        cls = type(instance).__qualname__
+        msg = f"cannot assign {cls}.{name}: this {cls} is no longer in the file, since {self.prop} "
+        msg += f"was given another value; change the object now at {self.prop} instead, or assign "
+        msg += "this one to a property again"
+        raise SessionClosedError(msg, file=self.session.path, prop=f"{cls}.{name}")
+
+    def after_set(self, instance: Any, name: str, value: Any) -> None:
+        return None
 
 
 class _RowNode:

@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -90,6 +91,11 @@ class Persistable(Serializable):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         unknown = [k for k in values if k not in type(self)._serializable_properties]
+        near = [(k, difflib.get_close_matches(k, _OPEN_OPTIONS, n=1, cutoff=0.75)) for k in unknown]
+        typos = [f"{k!r} (did you mean the option {m[0]!r}?)" for k, m in near if m]
+        if typos:
+            msg = f"Unexpected keyword arguments: {', '.join(typos)}; the options are "
+            raise ValueError(msg + ", ".join(("mode", *_OPEN_OPTIONS)))
         if unknown:
             raise ValueError(f"Unexpected keyword arguments: {describe_unknown(type(self), unknown)}")
         if values and mode in ("r", "r+"):

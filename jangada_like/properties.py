@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from .errors import WriteOnceError
+from .readonly import READ_ONLY, thaw
 
 __all__ = ["SerializableProperty", "sproperty", "DefaultCallable", "Observer", "Parser", "Postinitializer"]
 
@@ -164,6 +165,8 @@ class SerializableProperty(Generic[T]):
         return value
 
     def __set__(self, instance: object, value: Any) -> None:
+        if type(value) in READ_ONLY:  # read in a read-only session: this object's to change now
+            value = thaw(value)
         self._assign(instance, value, explicit=True)
 
     def __delete__(self, instance: object) -> None:

@@ -29,7 +29,7 @@ from typing import Any, NoReturn
 
 from .errors import ReadOnlyError
 
-__all__ = ["ReadOnlyDict", "ReadOnlyList", "ReadOnlySet", "plain_type"]
+__all__ = ["ReadOnlyDict", "ReadOnlyList", "ReadOnlySet", "READ_ONLY", "plain_type", "thaw"]
 
 
 def _refuse(container: Any, *_args: Any, **_kwargs: Any) -> NoReturn:
@@ -96,6 +96,10 @@ class ReadOnlyDict(dict):  # type: ignore[type-arg]
     def copy(self) -> dict[Any, Any]:
         return dict(self)
 
+    @classmethod
+    def fromkeys(cls, keys: Iterable[Any], value: Any = None) -> dict[Any, Any]:  # type: ignore[override]
+        return dict.fromkeys(keys, value)  # a new dict: the user's to change
+
     def __copy__(self) -> dict[Any, Any]:
         return dict(self)
 
@@ -155,3 +159,31 @@ def plain_type(tp: type) -> type:
     (<class 'dict'>, <class 'int'>)
     """
     return tp.__dict__.get("__jangada_readonly__", tp)  # type: ignore[no-any-return]
+
+
+def thaw(value: Any) -> Any:
+    """A read-only container (and the read-only containers in it, at any depth) as plain ones;
+    anything else as it is.  A read-only container given to another object is then that
+    object's to change.
+
+    Examples
+    --------
+    >>> type(thaw(ReadOnlyList([ReadOnlyDict({"a": 1})]))[0])
+    <class 'dict'>
+    >>> thaw(3)
+    3
+    """
+    kind = type(value)
+    if kind is ReadOnlyList or (kind is list and value and type(value[0]) in READ_ONLY):
+        return [thaw(v) for v in value]
+    if kind is ReadOnlyDict:
+        return {k: thaw(v) for k, v in value.items()}
+    if kind is ReadOnlySet:
+        return set(value)
+    if kind is tuple and any(type(v) in READ_ONLY for v in value):
+        return tuple(thaw(v) for v in value)
+    return value
+
+
+#: the read-only container types
+READ_ONLY = (ReadOnlyList, ReadOnlyDict, ReadOnlySet)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy as _copy
 import difflib
+import functools
 import os
 import reprlib
 import sys
@@ -33,13 +34,14 @@ from ._compare import values_equal
 from .errors import FormatVersionError, SessionClosedError, UnstableTagWarning, UnsupportedTypeError
 from .generic import make_record
 from .properties import STORAGE_OPTIONS, Deferred, SerializableProperty
-from .readonly import plain_type
+from .readonly import READ_ONLY, plain_type, thaw
 
 __all__ = [
     "Serializable",
     "SerializableMetatype",
     "check_types",
     "get_full_qualified_name",
+    "outside_stacklevel",
     "tag_to_write",
     "unknown_tag_hint",
 ]
@@ -175,6 +177,9 @@ class SerializableMetatype(ABCMeta):
         if isinstance(value, SerializableProperty):
             value.__set_name__(cls, key)
             cls._serializable_properties[key] = value
+            for sub in _all_subclasses(cls):  # subclasses made earlier inherit it too
+                if key not in sub._serializable_properties and key not in vars(sub):
+                    sub._serializable_properties[key] = value
 
     # jangada's introspection, available on every class ----------------------------------------
 
@@ -229,9 +234,19 @@ class SerializableMetatype(ABCMeta):
         return _BY_NAME
 
 
+def _all_subclasses(cls: type) -> list[Any]:
+    found: list[Any] = []
+    todo: list[Any] = list(cls.__subclasses__())
+    while todo:
+        sub = todo.pop()
+        found.append(sub)
+        todo.extend(sub.__subclasses__())
+    return found
+
+
 def _check_property_name(cls: type, key: str) -> None:
     clsname = cls.__qualname__
-    if key.startswith("__") or key in _RESERVED:
+    if key.startswith("__") or key in _RESERVED or key == "written__":  # written__: internal key
         msg = f"class {clsname}: property name {key!r} is reserved (no leading '__', none of "
         msg += f"{sorted(_RESERVED)})"
         raise TypeError(msg)
@@ -256,6 +271,25 @@ def describe_unknown(cls: type, names: list[str]) -> str:
         hints.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
     msg = f"{cls.__qualname__} has no property {', '.join(hints)}; its properties are "
     return msg + (", ".join(props) or "none")
+
+
+@functools.lru_cache(maxsize=4096)
+def _settable(cls: type, name: str) -> bool:
+    """Whether a public non-property attribute may be set on instances of ``cls``: a data
+    descriptor of the class (a ``property`` with a setter, a ``cached_property``) or an
+    attribute the library defines (``extension``).  A plain class attribute or an annotated field
+    of the user's class is not: the instance value would shadow it and never be saved."""
+    for base in cls.__mro__:
+        found = vars(base).get(name, _NOTHING)
+        if found is _NOTHING:
+            continue
+        if hasattr(type(found), "__set__") or isinstance(found, functools.cached_property):
+            return True
+        return base.__module__.partition(".")[0] == "jangada_like" and not callable(found)
+    return False
+
+
+_NOTHING = object()
 
 
 def _refuse_attribute(obj: Any, name: str) -> None:
@@ -314,11 +348,11 @@ def tag_to_write(cls: type) -> str:
         msg = f"class {name} is defined in a script (__main__): files name it {tag!r}, which loads "
         msg += "only where a class of that name is defined in __main__; give it a stable tag that "
         msg += f"survives moving it into a module: class {name}(..., tag='yourlab.{name}')"
-        warnings.warn(msg, UnstableTagWarning, stacklevel=_outside_stacklevel())
+        warnings.warn(msg, UnstableTagWarning, stacklevel=outside_stacklevel())
     return tag
 
 
-def _outside_stacklevel() -> int:
+def outside_stacklevel() -> int:
     """The ``stacklevel`` of the first caller outside this package (a warning then points at
     the user's line, the ``save`` call, not at the library)."""
     package = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -384,7 +418,7 @@ class Serializable(metaclass=SerializableMetatype):
             name[:1] != "_"
             and name not in cls._serializable_properties
             and not cls.__jangada_extra_attributes__
-            and not hasattr(cls, name)
+            and not _settable(cls, name)
         ):
             _refuse_attribute(self, name)
         object.__setattr__(self, name, value)
@@ -393,6 +427,9 @@ class Serializable(metaclass=SerializableMetatype):
         if not args:
             if kwargs.get("__class__") in (type(self).__jangada_tag__, get_full_qualified_name(type(self))):
                 del kwargs["__class__"]
+            for key, value in kwargs.items():  # read in a read-only session: this object's now
+                if type(value) in READ_ONLY:
+                    kwargs[key] = thaw(value)
             self._init_values(kwargs)  # values are used as given: a dict stays a dict
         elif len(args) == 1 and not kwargs and isinstance(args[0], Serializable):
             self._copy_from(args[0])
@@ -458,6 +495,8 @@ class Serializable(metaclass=SerializableMetatype):
         return self.copy()
 
     def __deepcopy__(self: S, memo: dict[int, Any]) -> S:
+        for key in type(self).copiable_properties:  # an unopened session object refuses here
+            getattr(self, key)
         new = type(self).__new__(type(self))
         memo[id(self)] = new
         for key, value in list(self.__dict__.items()):
@@ -470,6 +509,8 @@ class Serializable(metaclass=SerializableMetatype):
     def __getstate__(self) -> dict[str, Any]:
         """What pickling keeps: the values (those not read yet from a session's file are read
         now), never the file session they came from (its file handle and lock)."""
+        for key in type(self).copiable_properties:  # an unopened session object refuses here
+            getattr(self, key)
         state = {}
         for key, value in list(self.__dict__.items()):
             if type(value) is Deferred:

@@ -143,3 +143,19 @@ def test_enums_live_in_the_registry_and_a_copy_isolates_them() -> None:
         plugin.register_enum(Other, tag="tests.Gain")
     with pytest.raises(TypeError, match="expects an Enum class"):
         plugin.register_enum(int)  # type: ignore[type-var]
+
+
+def test_a_removed_member_loads_as_an_unknown_member(tmp_path: Path) -> None:
+    path = Setup(laser=Laser.IR).save(tmp_path / "s")
+
+    class Smaller(enum.Enum):
+        OTHER = 99
+
+    reg = default_registry.copy()
+    reg.remove_enum(Laser)
+    reg.register_enum(Smaller, tag="tests.Laser")
+    with pytest.warns(UnknownClassWarning, match=r"has no member 'IR' \(any more\)"):
+        back = Setup.load(path, registry=reg)
+    assert back.laser == UnknownEnumMember("tests.Laser", "IR", 2)
+    with pytest.raises(UnknownClassError, match="has no member 'IR'"):
+        Setup.load(path, registry=reg, strict=True)

@@ -147,10 +147,15 @@ def test_mode_a_creates_or_opens(tmp_path: Path) -> None:
     path = tmp_path / "a.hdf5"
     with Run.open(path, "a", name="first") as run:
         run.data = np.zeros(1)
-    with Run.open(path, "a", name="ignored?") as run:
+    with Run.open(path, "a", name="first") as run:  # "create it like this, or open it"
         assert run.name == "first"
         run.data.append([1.0])
     assert Run.load(path).data.tolist() == [0.0, 1.0]
+    refused = pytest.raises(ValueError, match=r"holds other values of Run\.name .* would be ignored")
+    with refused, Run.open(path, "a", name="other"):
+        pass  # pragma: no cover
+    with Run.open(path, "r+") as run:  # the failed open left the file closed and unlocked
+        assert run.name == "first"
 
 
 def test_bad_open_arguments(run_file: Path) -> None:

@@ -308,3 +308,162 @@ def test_objects_of_a_session_pickle_as_their_values_without_the_session(day_pat
     run.n = 7  # an in-memory object now, free to change
     assert whole == Day.load(day_path) and type(whole.settings) is dict
     whole.settings["x"] = 1
+
+
+# -- found by review: objects replaced in the file, nested blocks, sessions in missing folders -----
+
+
+class Item(Serializable):
+    x = SerializableProperty(default=0)
+
+
+class Holder(Persistable):
+    child = SerializableProperty(default=None)
+    items = SerializableProperty(default=None)
+
+
+@pytest.mark.parametrize("count", [3, 10])  # a group of objects, an object table
+def test_an_object_replaced_in_the_file_refuses_assignments(tmp_path: Path, count: int) -> None:
+    path = Holder(child=Item(x=1), items=[Item(x=i) for i in range(count)]).save(tmp_path / "h")
+    with Holder(path, mode="r+") as h:
+        old, old_row = h.child, h.items[0]
+        h.child = Item(x=2)
+        h.items = [Item(x=100 + i) for i in range(count)]
+        for stale in (old, old_row):
+            pattern = r"no longer in the file, since Holder\.\w+ was given"
+            with pytest.raises(SessionClosedError, match=pattern):
+                stale.x = 999  # it used to write into the new value's place
+        assert old.x == 1  # still readable
+        h.child.x = 3  # the new one writes through
+        h.child = old  # an object assigned again belongs to the file again
+        old.x = 7
+    back = Holder.load(path)
+    assert back.child.x == 7 and [i.x for i in back.items] == list(range(100, 100 + count))
+
+
+def test_a_nested_with_on_the_same_object_leaves_the_open_block_intact(path: Path) -> None:
+    e = Experiment(path, mode="r+")
+    with e:
+        with pytest.raises(SessionClosedError, match="already open in a `with` block"), e:
+            pass  # pragma: no cover
+        e.name = "still open"
+    assert Experiment.load(path).name == "still open"  # and the lock was released at the end
+
+
+def test_a_session_in_a_missing_folder_names_the_folder(tmp_path: Path) -> None:
+    from jangada_like.errors import NotAFileError
+
+    for mode in ("w", "a"):
+        with (
+            pytest.raises(NotAFileError, match=r"its folder .*nope does not exist"),
+            Experiment(tmp_path / "nope" / "x.hdf5", mode=mode),
+        ):
+            pass  # pragma: no cover
+
+
+def test_messages_about_nested_objects_name_the_class_the_file_is_opened_with(tmp_path: Path) -> None:
+    with Holder(tmp_path / "h", mode="w") as h:
+        item = Item(x=1)
+        h.child = item
+    with pytest.raises(
+        SessionClosedError, match=r"reopen the file \(`with Holder\(path, mode='r\+'\)"
+    ) as info:
+        item.x = 2
+    assert "Holder.load(path)" in str(info.value) and "Item.load" not in str(info.value)
+
+
+def test_a_property_added_to_a_base_later_reaches_its_subclasses(tmp_path: Path) -> None:
+    class Base2(Persistable):
+        a = SerializableProperty(default=1)
+
+    class Sub(Base2):
+        b = SerializableProperty(default=2)
+
+    Base2.later = SerializableProperty(default=0)  # type: ignore[attr-defined]
+    s = Sub()
+    s.later = 42  # type: ignore[attr-defined]
+    assert list(Sub.serializable_properties) == ["a", "b", "later"]
+    assert Sub.load(s.save(tmp_path / "s")).later == 42  # type: ignore[attr-defined]
+
+
+def test_plain_class_attributes_and_fields_are_not_silently_shadowed() -> None:
+    import functools
+
+    class Run(Persistable):
+        sample: str = "none"
+        temperature = SerializableProperty(default=293.15)
+
+        @property
+        def kelvin(self) -> float:
+            return float(self.temperature)
+
+        @kelvin.setter
+        def kelvin(self, value: float) -> None:
+            self.temperature = value
+
+        @functools.cached_property
+        def summary(self) -> str:
+            return "computed"
+
+    r = Run()
+    with pytest.raises(AttributeError, match="Run has no property 'sample'"):
+        r.sample = "Si-42"  # a class attribute: the instance value would never be saved
+    with pytest.raises(AttributeError, match="no property 'save'"):
+        r.save = 1  # type: ignore[method-assign]
+    r.kelvin = 300.0  # a property with a setter works
+    r.summary = "mine"  # so does a cached_property
+    assert r.temperature == 300.0 and r.summary == "mine"
+
+
+def test_pickling_or_deepcopying_an_unopened_session_object_refuses(path: Path) -> None:
+    import copy
+    import pickle
+
+    exp = Experiment(path, mode="r")
+    for attempt in (lambda: pickle.dumps(exp), lambda: copy.deepcopy(exp)):
+        with pytest.raises(SessionClosedError, match="has not started"):
+            attempt()
+
+
+def test_a_read_only_session_object_with_a_table_pickles(tmp_path: Path) -> None:
+    import pickle
+
+    saved = Holder(items=[Item(x=i) for i in range(9)]).save(tmp_path / "t")
+    with Holder(saved, mode="r") as h:
+        back = pickle.loads(pickle.dumps(h))
+    assert type(back.items) is list and [i.x for i in back.items] == list(range(9))
+
+
+def test_read_only_containers_given_to_other_objects_are_theirs_to_change(
+    day_path: Path, tmp_path: Path
+) -> None:
+    with Day(day_path, mode="r") as day:
+        mem = Day(settings=day.settings, runs=day.runs)
+        other = Day()
+        other.tags = day.tags
+        with Day(tmp_path / "other", mode="w") as writable:
+            writable.settings = day.settings
+            writable.settings["gain"] = 5.0  # written at the end of the block
+    mem.settings["names"].append("c")
+    mem.runs.append(Run(n=3))
+    other.tags.add("z")
+    assert Day.load(tmp_path / "other.hdf5").settings["gain"] == 5.0
+    assert dict.fromkeys(day.settings) == {"gain": None, "names": None}
+    assert type(type(day.settings).fromkeys([1])) is dict
+
+
+def test_written_is_refused_as_a_property_name() -> None:
+    with pytest.raises(TypeError, match="'written__' is reserved"):
+        type("X", (Persistable,), {"written__": SerializableProperty(default=5)})
+
+
+def test_option_typos_name_the_option(path: Path) -> None:
+    with pytest.raises(ValueError, match=r"'timout' \(did you mean the option 'timeout'\?\)"):
+        Experiment(path, mode="r", timout=3)
+
+
+def test_a_lock_held_by_this_process_says_so(path: Path) -> None:
+    from jangada_like.errors import FileLockedError
+
+    with Experiment(path, mode="r+"), pytest.raises(FileLockedError, match="this process holds the file"):
+        Experiment.load(path)

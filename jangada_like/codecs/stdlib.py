@@ -29,6 +29,7 @@ from ..errors import (
     UnsupportedTypeError,
 )
 from ..generic import UnknownEnumMember
+from ..serializable import outside_stacklevel
 from .base import AttrNode, Codec
 
 
@@ -121,10 +122,12 @@ class EnumCodec(Codec):
         except KeyError:
             pass
         try:  # a member renamed since: its stored value finds it
-            return cls(value) if value is not None else None
+            if value is not None:
+                return cls(value)
         except (ValueError, TypeError):
             pass
-        raise ctx.error(FileFormatError, f"{tag} has no member {member!r}", node.path) from None
+        # a member removed since: kept as it was stored, as for an enum that is not registered
+        return _unknown_enum(tag, member, value, node, ctx, removed=True)
 
 
 def _storable_value(raw: Any) -> bool:
@@ -133,14 +136,19 @@ def _storable_value(raw: Any) -> bool:
     return type(raw) in (bool, float, str) and not (type(raw) is str and "\x00" in raw)
 
 
-def _unknown_enum(tag: str, member: str, value: Any, node: Any, ctx: Any) -> UnknownEnumMember:
-    hint = f"register it with register_enum({tag.rpartition('.')[2]}, tag={tag!r}) before loading"
+def _unknown_enum(
+    tag: str, member: str, value: Any, node: Any, ctx: Any, removed: bool = False
+) -> UnknownEnumMember:
+    if removed:
+        why = f"enum {tag!r} has no member {member!r} (any more)"
+        hint = "add the member back (or its value, under any name) to load it as a member"
+    else:
+        why = f"enum {tag!r} is not registered in this process (unregistered enum {tag!r})"
+        hint = f"register it with register_enum({tag.rpartition('.')[2]}, tag={tag!r}) before loading"
     if ctx.strict:
-        raise ctx.error(
-            UnknownClassError, f"enum {tag!r} is not registered in this process: {hint}", node.path
-        )
-    msg = f"{ctx.file_name}:{node.path} holds member {member!r} of unregistered enum {tag!r}; "
-    msg += f"returning an UnknownEnumMember with its name and value (strict=True raises instead); {hint}"
+        raise ctx.error(UnknownClassError, f"{why}: {hint}", node.path)
+    msg = f"{ctx.file_name}:{node.path} holds member {member!r}, but {why}; returning an "
+    msg += f"UnknownEnumMember with its name and value (strict=True raises instead); {hint}"
     warnings.warn(msg, UnknownClassWarning, stacklevel=2)
     return UnknownEnumMember(tag, member, value)
 
@@ -156,7 +164,7 @@ def warn_unstable_enum(cls: type, tag: str) -> None:
     name = cls.__qualname__
     msg = f"enum {name} is defined in a script (__main__): files name it {tag!r}; register it with "
     msg += f"a stable tag that survives moving it into a module: register_enum({name}, tag='yourlab.{name}')"
-    warnings.warn(msg, UnstableTagWarning, stacklevel=4)
+    warnings.warn(msg, UnstableTagWarning, stacklevel=outside_stacklevel())
 
 
 CODECS = (DatetimeCodec(), TimedeltaCodec(), EnumCodec())

@@ -269,5 +269,8 @@ class TableRows(Sequence[Any]):
     def __repr__(self) -> str:
         return f"<{self._n} {self._cls.__qualname__} objects, read when reached>"
 
+    def __reduce__(self) -> Any:
+        return (list, (list(self),))  # the rows, never the open file
+
     def __deepcopy__(self, memo: dict[int, Any]) -> list[Any]:
         return copy.deepcopy(list(self), memo)
