@@ -154,6 +154,12 @@ class ProxyDataset:
             if isinstance(exc, JangadaError):
                 raise
             raise file_error(exc, self._file, self._path, "read") from exc
+        except (TypeError, ValueError, IndexError) as exc:  # a key h5py refuses: said where
+            if isinstance(exc, JangadaError) or type(exc) not in (TypeError, ValueError, IndexError):
+                raise
+            msg = f"cannot read ProxyDataset '{self._path}' of '{self._file}' (shape {self.shape}) "
+            msg += f"at {key!r}: {exc} (ints, slices, lists, boolean masks, ... and tuples of them)"
+            raise type(exc)(msg) from exc
 
     def _read(self, key: Any) -> Any:
         dset = self.dataset

@@ -474,3 +474,12 @@ def test_nested_objects_are_read_only_when_reached(tmp_path: Path, monkeypatch: 
         untouched = lazy.nxt.nxt
     with pytest.raises(ProxyClosedError, match=r"cannot read Link\.nxt: .* ended before nxt was read"):
         untouched.nxt
+
+
+@pytest.mark.parametrize("key", ["a", 0.5])
+def test_a_key_h5py_refuses_is_reported_with_the_dataset_and_file(run_file: Path, key: Any) -> None:
+    with (
+        Run(run_file, mode="r") as run,
+        pytest.raises((TypeError, ValueError), match=r"ProxyDataset '/root/data' of .*run\.hdf5"),
+    ):
+        run.data[key]

@@ -467,3 +467,21 @@ def test_a_lock_held_by_this_process_says_so(path: Path) -> None:
 
     with Experiment(path, mode="r+"), pytest.raises(FileLockedError, match="this process holds the file"):
         Experiment.load(path)
+
+
+def test_a_numeric_series_of_a_read_only_session_refuses_in_place_changes(tmp_path: Path) -> None:
+    import pandas as pd
+
+    class WithSeries(Persistable):
+        ser = SerializableProperty(default=None)
+
+    saved = WithSeries(ser=pd.Series([1.0, 2.0, 3.0])).save(tmp_path / "s")
+    with WithSeries(saved, mode="r") as w:
+        with pytest.raises(ValueError, match="read-only"):
+            w.ser[0] = 99.0
+        mine = w.ser.copy()
+        mine[0] = 99.0  # a copy is the user's
+    assert WithSeries.load(saved).ser.tolist() == [1.0, 2.0, 3.0]
+    with WithSeries(saved, mode="r+") as w:
+        w.ser[0] = 5.0  # written at the end of the block
+    assert WithSeries.load(saved).ser.tolist() == [5.0, 2.0, 3.0]

@@ -404,6 +404,8 @@ class SeriesCodec(Codec):
             index = ctx.decode(ctx.need(node, "index", "a Series"))
         except KeyError as exc:
             raise ctx.error(FileFormatError, f"bad Series: {exc}", node.name) from None
+        if ctx.read_only and isinstance(values, np.ndarray):
+            values.flags.writeable = False  # a read-only session: `s[0] = 1` would reach no file
         out = pd.Series(values, index=index, name=ctx.decode(ctx.member(node, "name")), copy=False)
         if ctx.has_child(node, "attrs"):
             out.attrs.update(ctx.decode(ctx.child(node, "attrs")))
