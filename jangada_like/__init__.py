@@ -17,6 +17,7 @@ from __future__ import annotations
 from . import errors
 from . import registry as _registry  # builds the default registry of the built-in codecs
 from ._engine import MAX_DEPTH
+from ._fileio import compact
 from ._h5 import set_memory_budget
 from ._untrusted import CheckLimits, check_file
 from ._version import __version__
@@ -44,6 +45,7 @@ __all__ = [
     "__version__",
     "check_file",
     "check_types",
+    "compact",
     "default_registry",
     "errors",
     "get_full_qualified_name",

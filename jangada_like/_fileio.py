@@ -372,6 +372,58 @@ def load_file(
     return obj
 
 
+def compact(path: str | os.PathLike[str], *, timeout: float | None = 0) -> tuple[int, int]:
+    """Rewrite the file at ``path`` without the space that values replaced in ``r+`` sessions
+    left behind (HDF5 does not reuse freed space once a file is closed); return the sizes
+    ``(before, after)`` in bytes.
+
+    The file is copied object by object into a temporary file beside it (HDF5's object copy: no
+    value is decoded, so files larger than memory are fine, and an object stored in two places
+    stays one object), under the file's write lock, then renamed over it: a crash leaves the
+    original untouched.  Waits up to ``timeout`` seconds for other writers.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from jangada_like import Persistable, SerializableProperty
+    >>> class Run(Persistable):
+    ...     data = SerializableProperty(default=None)
+    >>> path = Run(data=np.zeros(100_000)).save(os.path.join(tempfile.mkdtemp(), "run"))
+    >>> with Run(path, mode="r+") as run:
+    ...     run.data = np.ones(10)  # the 800 kB of the old array stay in the file
+    >>> before, after = compact(path)
+    >>> after < before / 10, Run.load(path).data.tolist() == [1.0] * 10
+    (True, True)
+    """
+    target = Path(os.fspath(path))
+    check_timeout(timeout, target)
+    before = target.stat().st_size
+    copied: list[Any] = []
+
+    def unchanged() -> None:  # under the write lock, just before the rename
+        if file_stamp(target) != copied[0]:
+            msg = "the file was written to while it was being compacted: nothing was changed; "
+            msg += "compact it again once the writer is done"
+            raise FileChangedError(msg, file=target)
+
+    with atomic_target(target, timeout, before_rename=unchanged) as tmp:
+        with FileLock(target, exclusive=False, timeout=timeout):  # no writer while copying
+            copied.append(file_stamp(target))
+            with open_h5(target, "r", locked=True) as src:
+                check_header(src, os.fspath(target))
+                try:
+                    created = open_h5(tmp, "w")
+                except FileAccessError as exc:
+                    raise access_error(exc, target, "create a temporary file to compact") from exc
+                with closing_safely(created, target) as dst:
+                    for key in src.attrs:
+                        dst.attrs.create(key, src.attrs[key], dtype=src.attrs.get_id(key).dtype)
+                    for name in src:  # one copy per member: objects linked twice stay one
+                        src.copy(name, dst)
+    return before, target.stat().st_size
+
+
 def remember_seen(obj: Any, path: str | os.PathLike[str], stamp: Any) -> None:
     """Note the state ``path`` had when ``obj`` was last loaded from it or saved to it (one entry
     per file: saving a backup elsewhere does not forget the original)."""

@@ -2,7 +2,8 @@
 
 ``python -m jangada_like check FILE [FILE...]`` checks files from untrusted sources in a bounded
 child process (see :func:`jangada_like.check_file`): one verdict per file, exit status 1 if any
-failed.
+failed.  ``python -m jangada_like compact FILE [FILE...]`` rewrites files without the space
+that values replaced in ``r+`` sessions left (see :func:`jangada_like.compact`).
 
 Examples
 --------
@@ -27,6 +28,7 @@ from collections.abc import Sequence
 import h5py
 import numpy as np
 
+from ._fileio import compact
 from ._h5 import CLASS_ATTR, CONTAINER_ATTR, DATASET_ATTR, FORMAT_ATTR, LIBRARY_ATTR
 from ._untrusted import DEFAULT_MEMORY, DEFAULT_TIMEOUT, CheckLimits, check_file
 from .errors import UntrustedFileError
@@ -150,7 +152,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     verify.add_argument("files", nargs="+", metavar="FILE")
     verify.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per file")
     verify.add_argument("--memory", type=_bytes, default=DEFAULT_MEMORY, help="bytes, e.g. 512M or 2G")
+    squeeze = sub.add_parser("compact", help="rewrite files without the space replaced values left")
+    squeeze.add_argument("files", nargs="+", metavar="FILE")
+    squeeze.add_argument("--timeout", type=float, default=0, help="seconds to wait for a writer")
     args = parser.parse_args(argv)
+    if args.command == "compact":
+        status = 0
+        for name in args.files:
+            try:
+                before, after = compact(name, timeout=args.timeout)
+            except OSError as exc:  # the library's errors of files are OSErrors too
+                print(f"FAILED  {name}: {exc}", file=sys.stderr)
+                status = 1
+            else:
+                print(f"ok      {name}: {before:,} -> {after:,} bytes")
+        return status
     if args.command == "check":
         try:
             limits = CheckLimits(timeout=args.timeout, memory=args.memory)
