@@ -407,20 +407,23 @@ def compact(path: str | os.PathLike[str], *, timeout: float | None = 0) -> tuple
             msg += "compact it again once the writer is done"
             raise FileChangedError(msg, file=target)
 
-    with atomic_target(target, timeout, before_rename=unchanged) as tmp:
-        with FileLock(target, exclusive=False, timeout=timeout):  # no writer while copying
-            copied.append(file_stamp(target))
-            with open_h5(target, "r", locked=True) as src:
-                check_header(src, os.fspath(target))
-                try:
-                    created = open_h5(tmp, "w")
-                except FileAccessError as exc:
-                    raise access_error(exc, target, "create a temporary file to compact") from exc
-                with closing_safely(created, target) as dst:
-                    for key in src.attrs:
-                        dst.attrs.create(key, src.attrs[key], dtype=src.attrs.get_id(key).dtype)
-                    for name in src:  # one copy per member: objects linked twice stay one
-                        src.copy(name, dst)
+    # under a read lock: no writer while copying; the write lock is taken for the rename
+    with (
+        atomic_target(target, timeout, before_rename=unchanged) as tmp,
+        FileLock(target, exclusive=False, timeout=timeout),
+    ):
+        copied.append(file_stamp(target))
+        with open_h5(target, "r", locked=True) as src:
+            check_header(src, os.fspath(target))
+            try:
+                created = open_h5(tmp, "w")
+            except FileAccessError as exc:
+                raise access_error(exc, target, "create a temporary file to compact") from exc
+            with closing_safely(created, target) as dst:
+                for key in src.attrs:
+                    dst.attrs.create(key, src.attrs[key], dtype=src.attrs.get_id(key).dtype)
+                for name in src:  # one copy per member: objects linked twice stay one
+                    src.copy(name, dst)
     return before, target.stat().st_size
 
 
