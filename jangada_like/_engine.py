@@ -251,12 +251,23 @@ class Context:
             if shared is not None and shared[1] is value:
                 parent[name] = self.file[shared[0]]  # a hard link: stored once, loads as one
                 return
+            stored = None if self.session is None else self.session.stored_at(value)
+            if stored is not None:  # an object already in the session's file: linked, not copied
+                parent[name] = self.file[stored]
+                return
             codec = self.registry.lookup_type(type(value), file=self.file_name, path=path, prop=self.prop)
             codec.encode(value, parent, name, self)
         except Exception as exc:
             self._raise(exc, path, reading=False)
         finally:
             self.depth -= 1
+
+    def is_shared(self, value: Any) -> bool:
+        """Whether ``value`` is met at more than one place: twice in the tree being written, or
+        already stored elsewhere in the file of the session writing it."""
+        if id(value) in self.shared:
+            return True
+        return self.session is not None and self.session.stored_at(value, look=True) is not None
 
     def remember(self, value: Any, node: h5py.HLObject) -> None:
         """Record that ``value`` now lives at ``node`` so later references become hard links."""

@@ -51,7 +51,7 @@ from .errors import (
     add_note,
 )
 from .partial import NotLoaded, Selection
-from .registry import active_registry, default_registry
+from .registry import CodecRegistry, active_registry, default_registry
 from .serializable import Serializable, unknown_tag_hint
 
 T = TypeVar("T")
@@ -638,11 +638,20 @@ def _update_clone(obj: Any, path: Path, tmp: Path, timeout: float | None, requir
     return True
 
 
-def validate(obj: Any, name: str, shared: set[int] | None = None) -> int:
+def validate(
+    obj: Any,
+    name: str,
+    shared: set[int] | None = None,
+    *,
+    where: str = "/root",
+    prop: str | None = None,
+    registry: CodecRegistry | None = None,
+) -> int:
     """Check that every value in the tree has a codec before any file is touched; return the
-    depth of the tree.  Ids of values met more than once are added to ``shared``."""
-    registry = active_registry()
-    stack: list[tuple[Any, str, str | None, int]] = [(obj, "/root", None, 1)]
+    depth of the tree.  Ids of values met more than once are added to ``shared``; ``where`` and
+    ``prop``: where the tree goes in the file (for messages)."""
+    registry = registry or active_registry()
+    stack: list[tuple[Any, str, str | None, int]] = [(obj, where, prop, 1)]
     seen: set[int] = set()
     deepest = 0
     while stack:

@@ -715,7 +715,7 @@ def make_growable(dset: h5py.Dataset) -> h5py.Dataset:
     parent, name = dset.parent, dset.name.rpartition("/")[2]
     data = dset[()]
     attrs = [(key, dset.attrs[key], dset.attrs.get_id(key).dtype) for key in dset.attrs]
-    scratch = f"{name}.growing"
+    scratch = f"__jl_growing__{name}"  # hidden, as every name starting "__": readers skip it
     if scratch in parent:
         del parent[scratch]  # left by a conversion that was interrupted before the move
     new = create_dataset(parent, scratch, data, {})

@@ -25,15 +25,31 @@ import numpy as np
 
 from ._compare import values_equal
 from ._engine import Context, run_deep, walk
-from ._fileio import abandon, check_header, decode_root, encode_root, flush_safely, open_h5, quick_root
+from ._fileio import (
+    abandon,
+    check_header,
+    decode_root,
+    encode_root,
+    flush_safely,
+    open_h5,
+    quick_root,
+    validate,
+)
 from ._h5 import ENUM_VALUE_PREFIX, ROOT, TYPES_ATTR, attr_names, is_safe_name, make_growable
 from ._locking import FileLock, access_error, check_regular, check_timeout, file_error, system_errno
 from ._optional import pandas_types
 from .codecs.base import AttrNode
 from .codecs.containers import KEYS_ATTR, NAMED_DICT_LIMIT
 from .codecs.items import ITEM_ATTR, _homogeneous
-from .codecs.tables import column
-from .errors import FileFormatError, JangadaError, NotAFileError, ReadOnlyError, SessionClosedError
+from .codecs.tables import TableRows, column
+from .errors import (
+    FileFormatError,
+    JangadaError,
+    NotAFileError,
+    ReadOnlyError,
+    SessionClosedError,
+    UnsupportedTypeError,
+)
 from .proxy import ProxyDataset
 from .registry import CodecRegistry, active_registry
 from .serializable import Serializable
@@ -43,6 +59,8 @@ T = TypeVar("T")
 _SNAPSHOT_TYPES = (list, dict, tuple, set, frozenset, pandas_types("Series", "DataFrame", "Index"))
 _PROXIED_TYPES = (np.ndarray, pandas_types("DatetimeIndex", "TimedeltaIndex"))
 _FRAME_TYPES = pandas_types("DataFrame")
+#: the list an object of a table belongs to: a plain list, or the rows a session handed out
+Rows = list[Any] | TableRows
 
 
 class _ObjectNode:
@@ -137,6 +155,7 @@ class Session:
         self._datasets: dict[int, h5py.Dataset] = {}
         self._owned: list[Any] = []
         self._live: weakref.WeakSet[ProxyDataset] = weakref.WeakSet()
+        self._tables: dict[int, TableRows] = {}
 
     # -- state used by proxies ------------------------------------------------------------------
 
@@ -347,6 +366,7 @@ class Session:
             obj.__dict__["_jl_node_"] = OutsideNode(self, entered=True)
         self._objects.clear()
         self._snapshots.clear()
+        self._tables.clear()
         for resource in self._owned:
             resource.close()
         self._owned.clear()
@@ -373,15 +393,19 @@ class Session:
         else:
             obj.__dict__["_jl_node_"] = _ReadOnlyNode(self)
 
-    def attach_row(self, obj: Any, table_path: str, index: int, items: list[Any]) -> None:
+    def attach_row(self, obj: Any, table_path: str, index: int, items: Rows) -> None:
         """Called by the engine for every object read from an object table."""
         self._objects[id(obj)] = (obj, f"{table_path}#{index}")
         if self.writable:
             obj.__dict__["_jl_node_"] = _RowNode(self, table_path, index, items)
+            for name in type(obj).copiable_properties:
+                value = obj.__dict__.get("_serializable_property__" + name)
+                if isinstance(value, np.ndarray):  # a row's array changed in place: written at exit
+                    self._snapshots[(id(obj), name)] = value.copy()
         else:
             obj.__dict__["_jl_node_"] = _ReadOnlyNode(self)
 
-    def write_cell(self, table_path: str, index: int, name: str, value: Any, items: list[Any]) -> None:
+    def write_cell(self, table_path: str, index: int, name: str, value: Any, items: Rows) -> None:
         """An assignment to an object of a table: write the cell, or the whole table again."""
         if not self.is_open:
             return
@@ -396,6 +420,9 @@ class Session:
             ):
                 dset[index] = cell
                 return
+        if isinstance(items, TableRows):
+            items._replace(list(items))  # the value does not fit its column: the list written anew
+            return
         parent_path, _, member = table_path.rpartition("/")
         parent = self.file[parent_path or "/"]
         ctx = Context(self.file, session=self, file_name=self.path)
@@ -419,20 +446,27 @@ class Session:
             msg = "cannot assign: the file is open read-only (mode='r'); use mode='r+' or 'a'"
             raise ReadOnlyError(msg, file=self.path, prop=prop)
 
-    def write_property(self, instance: Any, group_path: str, name: str, value: Any) -> None:
-        """Replace ``group[name]`` by ``value`` now."""
+    def write_property(
+        self, instance: Any, group_path: str, name: str, value: Any, *, shared: Iterable[int] = ()
+    ) -> None:
+        """Replace ``group[name]`` by ``value`` now (``shared``: ids of values stored elsewhere)."""
         if not self.is_open:
             return
         assert self.file is not None
         group = self.file[group_path]
         if isinstance(value, ProxyDataset) and value._source is self and _same(group, name, value):
             return
+        if isinstance(value, TableRows) and self._own_rows(value, f"{group.name.rstrip('/')}/{name}"):
+            return  # the rows of this very place (``obj.rows += [...]`` assigns them back)
         prop = type(instance)._serializable_properties.get(name)
         if prop is not None and not prop.copiable:
             return
         ctx = Context(self.file, session=self, file_name=self.path)
         ctx.prop = f"{type(instance).__qualname__}.{name}"
         ctx.storage = {**type(instance).__jangada_storage__, **prop._storage} if prop is not None else {}
+        where = f"{group.name.rstrip('/')}/{name}"
+        validate(value, self.path, ctx.shared, where=where, prop=ctx.prop, registry=ctx.registry)
+        ctx.shared.update(shared)
         self._detach_below(f"{group.name.rstrip('/')}/{name}", ctx.prop)
 
         def run() -> None:
@@ -449,6 +483,9 @@ class Session:
         if isinstance(value, _SNAPSHOT_TYPES):
             self._snapshots[(id(instance), name)] = _any_depth(_snapshot, value)
         member = group.get(name)
+        if type(value) is list and _is_table(member):  # its rows are objects of the file too
+            for i, obj in enumerate(value):
+                self.attach_row(obj, member.name, i, value)
         if isinstance(member, h5py.Dataset) and isinstance(value, _PROXIED_TYPES):
             codec = ctx.codec_for(member)
             instance.__dict__["_serializable_property__" + name] = self.proxy(member, codec)
@@ -465,6 +502,10 @@ class Session:
             for key, (_obj, where) in self._objects.items()
             if where == path or where.startswith((path + "/", path + "#"))
         ]
+        for key, rows in list(self._tables.items()):
+            if rows._path == path or rows._path.startswith(path + "/"):
+                rows._replaced = prop
+                del self._tables[key]
         for key in below:
             obj, _where = self._objects.pop(key)
             obj.__dict__["_jl_node_"] = _ReplacedNode(self, prop)
@@ -491,6 +532,11 @@ class Session:
                 continue
             now = obj.__dict__.get("_serializable_property__" + name)
             if _any_depth(_unchanged, now, before):
+                continue
+            node = obj.__dict__.get("_jl_node_")
+            if isinstance(node, _RowNode):
+                self._snapshots[(obj_id, name)] = _any_depth(_snapshot, now)
+                self.write_cell(node.table_path, node.index, name, now, node.items)
                 continue
             if self._write_added(obj, path, name, before, now):
                 self._snapshots[(obj_id, name)] = _any_depth(_snapshot, now)
@@ -526,22 +572,65 @@ class Session:
             k = len(before)
             if len(now) <= k or not _any_depth(_unchanged, now[:k], before):
                 return False
-            added = now[k:]
-            if isinstance(member, h5py.Group) and tag == "list":
-                done = self._append_members(member, k, added, ctx)
-            elif isinstance(member, h5py.Group) and tag == "object.table":
-                done = self._append_rows(member, k, added, now)
-            elif isinstance(member, h5py.Dataset) and tag == "list":
-                done = _append_items(member, k, added)
-            else:
-                done = False
+            done = self._grow_list(member, tag, k, now[k:], now, ctx)
         elif type(now) is dict and type(before) is dict and isinstance(member, h5py.Group) and tag == "dict":
             done = self._update_keys(member, before, now, ctx)
+        elif (
+            type(now) is dict
+            and type(before) is dict
+            and isinstance(member, h5py.Group)
+            and tag == "dict.items"
+        ):
+            done = self._add_items(member, before, now, ctx)
         else:
             done = False
         if done:
             self._adopt(ctx)
         return done
+
+    def _grow_list(
+        self, member: Any, tag: str, start: int, added: list[Any], now: Rows, ctx: Context
+    ) -> bool:
+        """Write ``added`` after the ``start`` items of the list stored at ``member``."""
+        if isinstance(member, h5py.Group) and tag == "list":
+            return self._append_members(member, start, added, ctx)
+        if isinstance(member, h5py.Group) and tag == "object.table":
+            return self._append_rows(member, start, added, now)
+        if isinstance(member, h5py.Dataset) and tag == "list":
+            return _append_items(member, start, added)
+        return False
+
+    def _add_items(
+        self, group: h5py.Group, before: dict[Any, Any], now: dict[Any, Any], ctx: Context
+    ) -> bool:
+        """A dict stored as two lists (``dict.items``: int keys, or many keys): keys added at the
+        end grow both lists; the values first, then the keys, which readers take as the length
+        (a crash in between leaves the dict it had).  A replaced value writes the dict anew."""
+        keys = list(now)
+        k = len(before)
+        if len(keys) <= k or not _any_depth(_unchanged, keys[:k], list(before)):
+            return False
+        if not all(_any_depth(_unchanged, now[key], before[key]) for key in before):
+            return False
+        stored: dict[str, tuple[Any, str]] = {}
+        for part in ("keys", "values"):
+            if group.get(part, getlink=True) is None:
+                return False
+            node = group[part]
+            node._jl_path = f"{ctx.path_of(group).rstrip('/')}/{part}"
+            try:
+                stored[part] = (node, ctx.node_tag(node))
+            except JangadaError:
+                return False
+        if _stored_length(stored["keys"][0]) != k or _stored_length(stored["values"][0]) != k:
+            return False
+        values = list(now.values())
+        if not self._grow_list(*stored["values"], k, values[k:], values, ctx):
+            return False
+        if not self._grow_list(*stored["keys"], k, keys[k:], keys, ctx):
+            _shrink(stored["values"][0], k)  # the keys could not grow: the values as they were
+            return False
+        return True
 
     def _append_members(self, group: h5py.Group, start: int, added: list[Any], ctx: Context) -> bool:
         """A list stored as a group of members ``'0'``..``'n-1'``: each new item becomes the next
@@ -552,7 +641,7 @@ class Session:
             walk(functools.partial(_replace_member, group, str(i), item, ctx))
         return True
 
-    def _append_rows(self, table: h5py.Group, start: int, added: list[Any], items: list[Any]) -> bool:
+    def _append_rows(self, table: h5py.Group, start: int, added: list[Any], items: Rows) -> bool:
         """A list stored as an object table: one row more in every column, then ``__length__``
         (readers ignore rows past it, so a crash in between leaves the list it had)."""
         cls = type(added[0])
@@ -570,6 +659,8 @@ class Session:
             or stored != cls.__jangada_tag__
             or version != cls.__jangada_version__
             or any(type(i) is not cls or "_jl_extra_" in i.__dict__ for i in added)
+            or len({id(i) for i in added}) != len(added)  # one object twice: it must stay one
+            or any(self.stored_at(i, look=True) is not None for i in added)  # stored elsewhere
             or sorted(table) != sorted(props)
             or any(p._storage for p in props.values())
         ):
@@ -595,6 +686,63 @@ class Session:
             self.attach_row(item, path, i, items)
         return True
 
+    def stored_at(self, value: Any, look: bool = False) -> str | None:
+        """The HDF5 path of the group of ``value`` if it is an object already stored in this
+        session's file (a value assigned to a second place is then linked, not copied: an
+        assignment to it later reaches both places).  An object stored as a row of a table
+        cannot be linked: unless ``look``, its list is written anew as one group per object."""
+        entry = self._objects.get(id(value))
+        if entry is None or entry[0] is not value or not self.writable:
+            return None
+        if "#" not in entry[1] or look:
+            return entry[1]
+        node = value.__dict__.get("_jl_node_")
+        assert isinstance(node, _RowNode)
+        items = node.items
+        if isinstance(items, TableRows):
+            items._replace(list(items), shared={id(value)})
+        else:
+            self.replace_rows(node.table_path, items, shared={id(value)})
+        entry = self._objects.get(id(value))
+        return None if entry is None or "#" in entry[1] else entry[1]
+
+    def _own_rows(self, rows: TableRows, path: str) -> bool:
+        """Whether ``rows`` are the rows of this session at ``path``, unchanged in layout."""
+        live = self._tables.get(id(rows)) is rows and rows._plain is None and rows._replaced is None
+        return live and rows._path == path
+
+    def track_rows(self, rows: TableRows) -> None:
+        """Called for each writable table handed out: told when its place is given another value."""
+        self._tables[id(rows)] = rows
+
+    def append_rows(self, rows: TableRows, added: list[Any]) -> bool:
+        """Write ``added`` as rows after the last of ``rows`` (``False``: the table cannot hold
+        them, nothing was written)."""
+        assert self.file is not None
+        table = self.file[rows._path]
+        if not self._append_rows(table, rows._n, added, rows):
+            return False
+        rows.added(added)
+        return True
+
+    def replace_rows(self, table_path: str, items: list[Any], shared: Iterable[int] = ()) -> None:
+        """Write ``items`` as the new value of the property whose object table is at
+        ``table_path`` (``shared``: ids of objects also stored elsewhere)."""
+        parent, _, name = table_path.rpartition("/")
+        parent = parent or "/"
+        owner = next((o for o, where in self._objects.values() if where == parent), None)
+        if owner is None:
+            msg = "an object of this table was assigned to a second place, where it would be a copy "
+            msg += "that later changes do not reach; a table that is not an object's property cannot "
+            msg += "be written anew for it: assign obj.copy() instead"
+            raise UnsupportedTypeError(msg, file=self.path, path=table_path)
+        self.write_property(owner, parent, name, items, shared=shared)
+        prop = type(owner)._serializable_properties.get(name)
+        if prop is not None:
+            owner.__dict__[prop.private_name] = items
+        else:
+            owner.__dict__.setdefault("_jl_extra_", {})[name] = items
+
     def _update_keys(
         self, group: h5py.Group, before: dict[Any, Any], now: dict[Any, Any], ctx: Context
     ) -> bool:
@@ -611,6 +759,26 @@ class Session:
         if len(keys) > 1:
             group.attrs[KEYS_ATTR] = np.array(keys, dtype=h5py.string_dtype())
         return True
+
+
+def _stored_length(node: Any) -> int | None:
+    """The number of items of a list stored as a dataset, a table or a group of members."""
+    if isinstance(node, h5py.Dataset):
+        return node.shape[0] if node.ndim == 1 else None
+    if node.attrs.get("__container_type__") == "object.table":
+        return int(node.attrs["__length__"])
+    return len([n for n in node if not n.startswith("__")])
+
+
+def _shrink(node: Any, n: int) -> None:
+    """Take a list stored at ``node`` back to its first ``n`` items (undo of an append)."""
+    if isinstance(node, h5py.Dataset):
+        node.resize(n, axis=0)
+    elif node.attrs.get("__container_type__") == "object.table":
+        node.attrs["__length__"] = np.int64(n)  # rows past it are not part of the table
+    else:
+        for name in [m for m in node if m.isdigit() and int(m) >= n]:
+            del node[name]
 
 
 def _append_items(dset: h5py.Dataset, start: int, added: list[Any]) -> bool:
@@ -681,7 +849,7 @@ class _RowNode:
 
     __slots__ = ("index", "items", "session", "table_path")
 
-    def __init__(self, session: Session, table_path: str, index: int, items: list[Any]) -> None:
+    def __init__(self, session: Session, table_path: str, index: int, items: Rows) -> None:
         self.session = session
         self.table_path = table_path
         self.index = index
@@ -747,6 +915,10 @@ def _unchanged(now: Any, before: Any) -> bool:
     if type(now) in (list, tuple):
         return len(now) == len(before) and all(_unchanged(a, b) for a, b in zip(now, before))
     return values_equal(now, before)
+
+
+def _is_table(member: Any) -> bool:
+    return isinstance(member, h5py.Group) and member.attrs.get("__container_type__") == "object.table"
 
 
 def _same(group: h5py.Group, name: str, proxy: ProxyDataset) -> bool:

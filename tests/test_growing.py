@@ -150,3 +150,41 @@ def test_a_table_column_longer_than_its_length_holds_an_unfinished_append(tmp_pa
     assert [t.n for t in Day.load(path).trials] == list(range(10))
     with Day(path, mode="r") as day:
         assert len(day.trials) == 10 and day.trials[9].n == 9
+
+
+def test_a_dict_with_int_keys_grows_by_what_is_added(tmp_path: Path) -> None:
+    table = {i: Trial(n=i, label=f"t{i}") for i in range(20)}
+    many = {f"k{i}": float(i) for i in range(600)}  # more keys than a named group takes
+    path = Day(settings=table, mixed=many).save(tmp_path / "day")
+    with h5py.File(path, "r") as f:
+        assert f["root/settings"].attrs["__container_type__"] == "dict.items"
+        assert f["root/mixed"].attrs["__container_type__"] == "dict.items"
+    with Day(path, mode="r+") as day:  # the first change may make small lists growable
+        day.settings[20] = Trial(n=20)
+        day.mixed["k600"] = 600.0
+    first = _address(path, "root/settings/values/n")
+    sizes = [path.stat().st_size]
+    for i in range(21, 31):
+        with Day(path, mode="r+") as day:
+            day.settings[i] = Trial(n=i, label=f"t{i}")
+            day.mixed[f"k{i + 580}"] = float(i)
+        sizes.append(path.stat().st_size)
+    assert _address(path, "root/settings/values/n") == first  # the stored values were not rewritten
+    assert np.diff(sizes).max() < 20_000, np.diff(sizes)
+    back = Day.load(path)
+    assert list(back.settings) == list(range(31)) and [t.n for t in back.settings.values()] == list(range(31))
+    assert back.settings[25].label == "t25" and len(back.mixed) == 611 and back.mixed["k601"] == 21.0
+    with Day(path, mode="r+") as day:  # a replaced value: the dict is written anew, correctly
+        day.settings[3] = Trial(n=-3)
+    assert Day.load(path).settings[3].n == -3 and len(Day.load(path).settings) == 31
+
+
+def test_a_dict_append_cut_short_before_its_keys_leaves_the_dict_it_had(tmp_path: Path) -> None:
+    path = Day(settings={i: float(i) for i in range(5)}).save(tmp_path / "day")
+    with Day(path, mode="r+") as day:
+        day.settings[5] = 5.0
+    with h5py.File(path, "r+") as f:  # what a crash between the values and the keys leaves
+        f["root/settings/keys"].resize(5, axis=0)
+    assert Day.load(path).settings == {i: float(i) for i in range(5)}
+    with Day(path, mode="r") as day:
+        assert day.settings == {i: float(i) for i in range(5)}

@@ -193,6 +193,8 @@ class DictCodec(Codec):
             keys, values = (ctx.decode(ctx.member(node, n)) for n in ("keys", "values"))
             # a list read lazily may be a read-only view of a list (an object table's rows)
             keys, values = (_plain_list(v) for v in (keys, values))
+            if isinstance(keys, list) and isinstance(values, list) and len(values) > len(keys):
+                values = values[: len(keys)]  # values of keys an interrupted append never wrote
             if not isinstance(keys, list) or not isinstance(values, list) or len(keys) != len(values):
                 raise ctx.error(FileFormatError, "dict keys and values differ in length", node.name)
             try:

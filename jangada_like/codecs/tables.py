@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import copy
 import operator
-from collections.abc import Sequence
-from typing import Any, NoReturn
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import h5py
 import numpy as np
 
-from .._h5 import CONTAINER_ATTR, PYTHON_ITEM_BYTES, check_items, str_attr, write_attr
-from ..errors import FileFormatError, FormatVersionError, ReadOnlyError
+from .._h5 import CLASS_ATTR, CONTAINER_ATTR, PYTHON_ITEM_BYTES, check_items, str_attr, write_attr
+from ..errors import FileFormatError, FormatVersionError, ProxyClosedError, ReadOnlyError, SessionClosedError
 from ..generic import make_record
 from ..partial import NotLoaded
 from ..serializable import Serializable, tag_to_write
@@ -76,7 +76,7 @@ def table_columns(items: list[Any], ctx: Any) -> dict[str, tuple[str, np.ndarray
     if len(items) < TABLE_MIN or not isinstance(items[0], Serializable):
         return None
     cls = type(items[0])
-    if any(type(i) is not cls or id(i) in ctx.shared or "_jl_extra_" in i.__dict__ for i in items):
+    if any(type(i) is not cls or ctx.is_shared(i) or "_jl_extra_" in i.__dict__ for i in items):
         return None
     columns = {}
     for key in cls.copiable_properties:
@@ -149,15 +149,20 @@ def read_table(group: h5py.Group, ctx: Any) -> list[Any]:
     columns_count = len(group)
     check_items(n, PYTHON_ITEM_BYTES * (4 + columns_count), "an object table", group.name, ctx)
     session = getattr(ctx, "session", None)
-    lazy = cls is not None and session is not None and not session.writable and ctx.selection is None
-    if lazy and version == cls.__jangada_version__:
-        lazy_columns = {name: _Column(ctx.child(group, name), n, ctx) for name in ctx.member_names(group)}
-        rows = TableRows(cls, n, lazy_columns, ctx, ctx.path_of(group))
+    if (
+        cls is not None
+        and session is not None
+        and ctx.selection is None
+        and version == cls.__jangada_version__
+        and (not session.writable or _is_property(group, ctx))
+    ):
+        rows = TableRows(cls, n, group, ctx, ctx.path_of(group), writable=session.writable)
         ctx.seen(group, rows)
         return rows  # type: ignore[return-value]
     out: list[Any] = []
     ctx.seen(group, out)
     columns: dict[str, list[Any]] = {}
+    path = ctx.path_of(group)
     for name in ctx.member_names(group):
         sub = ctx.selection.child(name) if ctx.selection is not None else None
         if sub is False:
@@ -174,8 +179,15 @@ def read_table(group: h5py.Group, ctx: Any) -> list[Any]:
         raise ctx.error(FormatVersionError, msg, group.name)
     for i in range(n):
         values = {k: v[i] for k, v in columns.items()}
-        out.append(ctx.build_object(cls, values, group.name, version, row=(i, out)))
+        out.append(ctx.build_object(cls, values, path, version, row=(i, out)))
     return out
+
+
+def _is_property(group: h5py.Group, ctx: Any) -> bool:
+    """Whether the table is a property of an object (its parent group is an object's): only
+    such a list can be replaced by a plain list when a change needs it to be written anew."""
+    parent = ctx.path_of(group).rpartition("/")[0] or "/"
+    return CLASS_ATTR in ctx.attrs_of(ctx.file[parent])
 
 
 class _Column:
@@ -189,6 +201,8 @@ class _Column:
             self.data: Any = dset[_check_rows(dset, n, ctx)]
             if self.item != "ndarray" and self.data.dtype.kind not in "biufc":
                 raise ctx.error(FileFormatError, f"{self.item} column stored as {self.data.dtype}", dset.name)
+            if self.item == "ndarray" and ctx.read_only:
+                self.data.flags.writeable = False  # a row's array of a read-only session
         else:
             self.data = _values(dset, n, ctx)
 
@@ -196,31 +210,69 @@ class _Column:
         value = self.data[i]
         if self.item in ("int", "float", "bool", "complex"):
             return value.item()
+        if self.item == "ndarray" and not self.data.flags.writeable:
+            return value
+        if self.item == "ndarray":
+            return value.copy()  # a row's own array: changed in place, it is written at exit
         return value
 
 
 class TableRows(Sequence[Any]):
-    """The objects of an object table in a read-only lazy session: each is built when first
-    reached, so touching one object of a file holding thousands costs the same as of ten.
+    """The objects of an object table in a session: each is built when first reached, so
+    opening a file that holds thousands of them, or appending one, costs the same as for ten.
 
-    It is a read-only list: it compares equal to the list an eager load gives, ``+`` and ``*``
-    give lists, ``list(rows)`` and ``rows.copy()`` build a list, and every in-place change
-    raises :class:`~jangada_like.errors.ReadOnlyError` (the session is read-only).
+    It is a list in all but type: it compares equal to the list an eager load gives, ``+`` and
+    ``*`` give lists, ``list(rows)`` and ``rows.copy()`` build a list.  In a read-only session
+    every in-place change raises :class:`~jangada_like.errors.ReadOnlyError`.  In a writable
+    session ``append`` and ``extend`` write the new rows at once (one row more in each column);
+    any other change (``rows[i] = x``, ``del``, ``insert``, ``sort``, items a column cannot
+    hold) reads every row, writes the list anew, and from then on this object forwards to the
+    plain list that is now the property's value.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from jangada_like import Persistable, SerializableProperty
+    >>> class Trial(Persistable, tag="doc.tables.trial"):
+    ...     score = SerializableProperty(default=0.0)
+    >>> class Day(Persistable, tag="doc.tables.day"):
+    ...     trials = SerializableProperty(default=None)
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "day"
+    >>> path = Day(trials=[Trial(score=float(i)) for i in range(10)]).save(path)
+    >>> with Day(path, mode="r+") as day:
+    ...     day.trials.append(Trial(score=10.0))   # one row written, nothing read
+    ...     type(day.trials).__name__, len(day.trials)
+    ('TableRows', 11)
+    >>> [t.score for t in Day.load(path).trials][-2:]
+    [9.0, 10.0]
     """
 
     #: compared as a list by ``Serializable.__eq__``
     __jangada_list__ = True
 
-    def __init__(self, cls: Any, n: int, columns: dict[str, _Column], ctx: Any, path: str = "") -> None:
-        self._cls, self._n, self._columns = cls, n, columns
+    def __init__(
+        self, cls: Any, n: int, group: Any, ctx: Any, path: str = "", *, writable: bool = False
+    ) -> None:
+        self._cls, self._n, self._stored = cls, n, n
+        self._group = group
+        self._columns: dict[str, _Column] | None = None
         self._rows: dict[int, Any] = {}
         self._ctx = ctx
         self._path = path
+        self._writable = writable
+        #: the plain list that replaced the table (a change it could not take)
+        self._plain: list[Any] | None = None
+        #: set when the property was given another value: this list is no longer in the file
+        self._replaced: str | None = None
+        if writable:
+            ctx.session.track_rows(self)
 
     def __len__(self) -> int:
-        return self._n
+        return self._n if self._plain is None else len(self._plain)
 
     def __getitem__(self, index: Any) -> Any:
+        if self._plain is not None:
+            return self._plain[index]
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(self._n))]
         i = operator.index(index)
@@ -229,9 +281,39 @@ class TableRows(Sequence[Any]):
             raise IndexError(f"list index {index} out of range for {self._n} rows")
         row = self._rows.get(i)
         if row is None:
-            values = {k: col[i] for k, col in self._columns.items()}
-            row = self._rows[i] = self._ctx.build_object(self._cls, values, "", self._cls.__jangada_version__)
+            row = self._rows[i] = self._build(i)
         return row
+
+    def _build(self, i: int) -> Any:
+        ctx = self._ctx
+        session = ctx.session
+        if self._replaced is not None or session is None or not session.is_open:
+            msg = f"row {i} of this list was not read before its file was closed"
+            msg = (
+                msg
+                if self._replaced is None
+                else f"row {i} was not read before {self._replaced} was replaced"
+            )
+            raise ProxyClosedError(
+                msg + ": read it inside the `with` block", file=ctx.file_name, path=self._path
+            )
+        if self._columns is None:
+            self._columns = {
+                name: _Column(ctx.child(self._group, name), self._stored, ctx)
+                for name in ctx.member_names(self._group)
+            }
+        values = {k: col[i] for k, col in self._columns.items()}
+        version = self._cls.__jangada_version__
+        if self._writable:
+            return ctx.build_object(self._cls, values, self._path, version, row=(i, self))
+        return ctx.build_object(self._cls, values, "", version)
+
+    def __iter__(self) -> Iterator[Any]:
+        if self._plain is not None:
+            yield from self._plain
+            return
+        for i in range(len(self)):
+            yield self[i]
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (list, TableRows)):
@@ -259,14 +341,99 @@ class TableRows(Sequence[Any]):
         """A plain list of the rows (all of them are read)."""
         return list(self)
 
-    def _refuse(self, *_args: Any, **_kwargs: Any) -> NoReturn:
-        msg = "this list was opened read-only (mode='r'): open the file with mode='r+' to change it"
-        raise ReadOnlyError(msg, file=self._ctx.file_name, path=self._path or None)
+    # -- changes --------------------------------------------------------------------------------
 
-    append = extend = insert = remove = pop = clear = sort = reverse = _refuse
-    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+    def _check_change(self) -> None:
+        ctx = self._ctx
+        if not self._writable:
+            msg = "this list was opened read-only (mode='r'): open the file with mode='r+' to change it"
+            raise ReadOnlyError(msg, file=ctx.file_name, path=self._path or None)
+        if self._replaced is not None:
+            msg = f"this list is no longer in the file, since {self._replaced} was given another value: "
+            msg += "change the value now at that property instead"
+            raise SessionClosedError(msg, file=ctx.file_name, path=self._path)
+        if not ctx.session.is_open:
+            msg = "this list was changed after its `with` block ended: the change would never reach "
+            msg += "the file; reopen it (`with Cls(path, mode='r+') as obj:`) to change it"
+            raise SessionClosedError(msg, file=ctx.file_name, path=self._path)
+
+    def append(self, item: Any) -> None:
+        """Add ``item`` at the end: written at once, as one row more in every column."""
+        self.extend([item])
+
+    def extend(self, items: Any) -> None:
+        """Add ``items`` at the end: written at once, as rows more in every column (or, if the
+        table cannot hold them, the whole list written anew)."""
+        self._check_change()
+        added = list(items)
+        if self._plain is not None:
+            self._plain.extend(added)
+        elif added and not self._ctx.session.append_rows(self, added):
+            self._replace([*self, *added])
+
+    def __iadd__(self, items: Any) -> TableRows:
+        self.extend(items)
+        return self
+
+    def __imul__(self, times: int) -> TableRows:
+        self._change("__imul__", times)
+        return self
+
+    def _change(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        self._check_change()
+        if self._plain is not None:
+            return getattr(self._plain, method)(*args, **kwargs)
+        items = list(self)
+        out = getattr(items, method)(*args, **kwargs)
+        self._replace(items)
+        return out
+
+    def _replace(self, items: list[Any], shared: Any = ()) -> None:
+        """Write ``items`` as the property's new value; this object forwards to it from now on."""
+        self._ctx.session.replace_rows(self._path, items, shared)
+        self._plain, self._replaced = items, None
+        self._rows.clear()
+        self._columns = None
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self._change("__setitem__", index, value)
+
+    def __delitem__(self, index: Any) -> None:
+        self._change("__delitem__", index)
+
+    def insert(self, index: int, value: Any) -> None:
+        """``list.insert``: the list is written anew."""
+        self._change("insert", index, value)
+
+    def remove(self, value: Any) -> None:
+        """``list.remove``: the list is written anew."""
+        self._change("remove", value)
+
+    def pop(self, index: int = -1) -> Any:
+        """``list.pop``: the list is written anew."""
+        return self._change("pop", index)
+
+    def clear(self) -> None:
+        """``list.clear``: the list is written anew."""
+        self._change("clear")
+
+    def sort(self, *, key: Any = None, reverse: bool = False) -> None:
+        """``list.sort``: the list is written anew."""
+        self._change("sort", key=key, reverse=reverse)
+
+    def reverse(self) -> None:
+        """``list.reverse``: the list is written anew."""
+        self._change("reverse")
+
+    def added(self, items: list[Any]) -> None:
+        """Called by the session once ``items`` were written as rows after the last one."""
+        for i, item in enumerate(items, self._n):
+            self._rows[i] = item
+        self._n += len(items)
 
     def __repr__(self) -> str:
+        if self._plain is not None:
+            return repr(self._plain)
         return f"<{self._n} {self._cls.__qualname__} objects, read when reached>"
 
     def __reduce__(self) -> Any:
