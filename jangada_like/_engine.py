@@ -442,6 +442,24 @@ class Context:
         finally:
             self.depth -= 1
 
+    def decode_later(self, node: Any) -> Any:
+        """Read ``node`` after the walk that found it has ended (an item of a list read when
+        first reached): nesting is counted from here, and a deep value is read on a large stack."""
+        depth = self.depth
+
+        def run() -> Any:
+            self.depth, known = 0, len(self._read)
+            try:
+                return self.decode(node)
+            except _TooDeepForStack:  # read again on a large stack: forget what was half read
+                for key in list(self._read)[known:]:
+                    del self._read[key]
+                raise
+            finally:
+                self.depth = depth
+
+        return walk(run)
+
     def seen(self, node: h5py.HLObject, value: Any) -> None:
         """Record a value before its children are read, so cycles resolve to it."""
         self._read[node.id] = value

@@ -156,6 +156,8 @@ class Session:
         self._owned: list[Any] = []
         self._live: weakref.WeakSet[ProxyDataset] = weakref.WeakSet()
         self._tables: dict[int, TableRows] = {}
+        #: items of lists handed out as TableRows that can change in place: (rows, index, value, copy)
+        self._watched: dict[tuple[int, int], tuple[TableRows, int, Any, Any]] = {}
 
     # -- state used by proxies ------------------------------------------------------------------
 
@@ -342,7 +344,7 @@ class Session:
         try:
             if self.is_open and self.writable:
                 try:
-                    if self._snapshots:  # nothing to compare: done
+                    if self._snapshots or self._watched:  # nothing to compare: done
                         self._write_changed_in_place()
                     flush_safely(self.file, metadata=False)  # type: ignore[arg-type]
                 except Exception as exc:
@@ -367,6 +369,7 @@ class Session:
         self._objects.clear()
         self._snapshots.clear()
         self._tables.clear()
+        self._watched.clear()
         for resource in self._owned:
             resource.close()
         self._owned.clear()
@@ -526,6 +529,8 @@ class Session:
                         value.__dict__["_serializable_property__" + name] = self.proxy(member, codec)
 
     def _write_changed_in_place(self) -> None:
+        if self._watched:
+            self._write_watched()
         for (obj_id, name), before in list(self._snapshots.items()):
             obj, path = self._objects.get(obj_id, (None, None))
             if obj is None or path is None:
@@ -716,14 +721,47 @@ class Session:
         self._tables[id(rows)] = rows
 
     def append_rows(self, rows: TableRows, added: list[Any]) -> bool:
-        """Write ``added`` as rows after the last of ``rows`` (``False``: the table cannot hold
-        them, nothing was written)."""
+        """Write ``added`` as items after the last of ``rows`` (``False``: the stored layout
+        cannot take them, nothing was written)."""
         assert self.file is not None
-        table = self.file[rows._path]
-        if not self._append_rows(table, rows._n, added, rows):
-            return False
+        group = self.file[rows._path]
+        if rows._cls is not None:
+            if not self._append_rows(group, rows._n, added, rows):
+                return False
+        else:
+            ctx = Context(self.file, session=self, file_name=self.path)
+            ctx.prop = rows._ctx.prop
+            group._jl_path = rows._path
+            if not self._append_members(group, rows._n, added, ctx):
+                return False
+            self._adopt(ctx)
+            for i, item in enumerate(added, rows._n):
+                self.watch_item(rows, i, item)
         rows.added(added)
         return True
+
+    def watch_item(self, rows: TableRows, index: int, value: Any) -> None:
+        """An item of a list read lazily that can change in place (a container, an array): it
+        is compared at exit, and written again if it changed."""
+        if isinstance(value, _SNAPSHOT_TYPES) or type(value) is np.ndarray:
+            self._watched[(id(rows), index)] = (rows, index, value, _any_depth(_snapshot, value))
+
+    def _write_watched(self) -> None:
+        for key, (rows, index, value, before) in list(self._watched.items()):
+            if rows._plain is not None or rows._replaced is not None:
+                del self._watched[key]  # the list was written anew (or replaced) since
+                continue
+            if _any_depth(_unchanged, value, before):
+                continue
+            assert self.file is not None
+            group = self.file[rows._path]
+            group._jl_path = rows._path
+            ctx = Context(self.file, session=self, file_name=self.path)
+            ctx.prop = f"{rows._ctx.prop or rows._path}[{index}]"
+            self._detach_below(f"{rows._path}/{index}", ctx.prop)
+            walk(functools.partial(_replace_member, group, str(index), value, ctx))
+            self._adopt(ctx)
+            self._watched[key] = (rows, index, value, _any_depth(_snapshot, value))
 
     def replace_rows(self, table_path: str, items: list[Any], shared: Iterable[int] = ()) -> None:
         """Write ``items`` as the new value of the property whose object table is at

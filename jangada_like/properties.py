@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from .errors import WriteOnceError
-from .readonly import READ_ONLY, thaw
+from .readonly import READ_ONLY, LazyContainer, thaw
 
 __all__ = ["SerializableProperty", "sproperty", "DefaultCallable", "Observer", "Parser", "Postinitializer"]
 
@@ -167,6 +167,8 @@ class SerializableProperty(Generic[T]):
     def __set__(self, instance: object, value: Any) -> None:
         if type(value) in READ_ONLY:  # read in a read-only session: this object's to change now
             value = thaw(value)
+        elif isinstance(value, LazyContainer) and value is not instance.__dict__.get(self.private_name):
+            value = thaw(value)  # a list read item by item, given to another place: read it whole
         self._assign(instance, value, explicit=True)
 
     def __delete__(self, instance: object) -> None:

@@ -29,7 +29,25 @@ from typing import Any, NoReturn
 
 from .errors import ReadOnlyError
 
-__all__ = ["ReadOnlyDict", "ReadOnlyList", "ReadOnlySet", "READ_ONLY", "plain_type", "thaw"]
+__all__ = ["LazyContainer", "ReadOnlyDict", "ReadOnlyList", "ReadOnlySet", "READ_ONLY", "plain_type", "thaw"]
+
+
+class LazyContainer:
+    """A container a session reads from its file item by item (a list property handed out as
+    :class:`~jangada_like.codecs.tables.TableRows`).  Given to another object it is read whole
+    (:func:`thaw`): the other object keeps its items after the file is closed.
+
+    Examples
+    --------
+    >>> isinstance([], LazyContainer)
+    False
+    """
+
+    __slots__ = ()
+
+    def thawed(self) -> Any:
+        """All items, read now, as a plain container."""
+        raise NotImplementedError
 
 
 def _refuse(container: Any, *_args: Any, **_kwargs: Any) -> NoReturn:
@@ -173,6 +191,8 @@ def thaw(value: Any) -> Any:
     >>> thaw(3)
     3
     """
+    if isinstance(value, LazyContainer):
+        return thaw(value.thawed())
     kind = type(value)
     if kind is ReadOnlyList or (kind is list and value and type(value[0]) in READ_ONLY):
         return [thaw(v) for v in value]

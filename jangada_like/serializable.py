@@ -34,7 +34,7 @@ from ._compare import values_equal
 from .errors import FormatVersionError, SessionClosedError, UnstableTagWarning, UnsupportedTypeError
 from .generic import make_record
 from .properties import STORAGE_OPTIONS, Deferred, SerializableProperty
-from .readonly import READ_ONLY, plain_type, thaw
+from .readonly import READ_ONLY, LazyContainer, plain_type, thaw
 
 __all__ = [
     "Serializable",
@@ -428,7 +428,7 @@ class Serializable(metaclass=SerializableMetatype):
             if kwargs.get("__class__") in (type(self).__jangada_tag__, get_full_qualified_name(type(self))):
                 del kwargs["__class__"]
             for key, value in kwargs.items():  # read in a read-only session: this object's now
-                if type(value) in READ_ONLY:
+                if type(value) in READ_ONLY or isinstance(value, LazyContainer):
                     kwargs[key] = thaw(value)
             self._init_values(kwargs)  # values are used as given: a dict stays a dict
         elif len(args) == 1 and not kwargs and isinstance(args[0], Serializable):

@@ -23,7 +23,7 @@ from ..errors import FileFormatError
 from ..readonly import ReadOnlyDict, ReadOnlyList, ReadOnlySet, plain_type
 from .base import AttrNode, Codec
 from .items import _ITEM_NAMES, _ITEM_TYPES, ITEM_ATTR, _homogeneous
-from .tables import read_table, table_columns, write_table
+from .tables import TableRows, is_property, read_table, table_columns, write_table
 
 KEYS_ATTR = "__keys__"
 #: dicts with more keys than this use the columnar ``dict.items`` layout
@@ -103,6 +103,18 @@ class SequenceCodec(Codec):
             return items if kind is list else kind(items)
         if not isinstance(node, h5py.Group):
             raise ctx.error(FileFormatError, f"expected a group or dataset for tag {tag!r}")
+        session = ctx.session
+        if kind is list and session is not None and ctx.selection is None and is_property(node, ctx):
+            rows = TableRows(
+                None,
+                len(_numeric_order(ctx.member_names(node), node, ctx)),
+                node,
+                ctx,
+                ctx.path_of(node),
+                writable=session.writable,
+            )
+            ctx.seen(node, rows)  # a list that contains itself resolves to itself
+            return rows
         names = ctx.member_names(node)
         order = _numeric_order(names, node, ctx)
         if kind is list:

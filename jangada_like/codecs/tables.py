@@ -27,6 +27,7 @@ from .._h5 import CLASS_ATTR, CONTAINER_ATTR, PYTHON_ITEM_BYTES, check_items, st
 from ..errors import FileFormatError, FormatVersionError, ProxyClosedError, ReadOnlyError, SessionClosedError
 from ..generic import make_record
 from ..partial import NotLoaded
+from ..readonly import LazyContainer
 from ..serializable import Serializable, tag_to_write
 from .items import ITEM_ATTR, _homogeneous
 
@@ -154,7 +155,7 @@ def read_table(group: h5py.Group, ctx: Any) -> list[Any]:
         and session is not None
         and ctx.selection is None
         and version == cls.__jangada_version__
-        and (not session.writable or _is_property(group, ctx))
+        and (not session.writable or is_property(group, ctx))
     ):
         rows = TableRows(cls, n, group, ctx, ctx.path_of(group), writable=session.writable)
         ctx.seen(group, rows)
@@ -183,7 +184,7 @@ def read_table(group: h5py.Group, ctx: Any) -> list[Any]:
     return out
 
 
-def _is_property(group: h5py.Group, ctx: Any) -> bool:
+def is_property(group: h5py.Group, ctx: Any) -> bool:
     """Whether the table is a property of an object (its parent group is an object's): only
     such a list can be replaced by a plain list when a change needs it to be written anew."""
     parent = ctx.path_of(group).rpartition("/")[0] or "/"
@@ -217,14 +218,16 @@ class _Column:
         return value
 
 
-class TableRows(Sequence[Any]):
-    """The objects of an object table in a session: each is built when first reached, so
-    opening a file that holds thousands of them, or appending one, costs the same as for ten.
+class TableRows(Sequence[Any], LazyContainer):
+    """A list property read in a session, when it is stored as an object table or as a group
+    of members (lists of objects, mixed lists): each item is read when first reached, so opening
+    a file that holds thousands of them, or appending one, costs the same as for ten.
 
     It is a list in all but type: it compares equal to the list an eager load gives, ``+`` and
     ``*`` give lists, ``list(rows)`` and ``rows.copy()`` build a list.  In a read-only session
     every in-place change raises :class:`~jangada_like.errors.ReadOnlyError`.  In a writable
-    session ``append`` and ``extend`` write the new rows at once (one row more in each column);
+    session ``append`` and ``extend`` write the new items at once (one row more in each column of
+    a table, one member more in a group);
     any other change (``rows[i] = x``, ``del``, ``insert``, ``sort``, items a column cannot
     hold) reads every row, writes the list anew, and from then on this object forwards to the
     plain list that is now the property's value.
@@ -288,15 +291,14 @@ class TableRows(Sequence[Any]):
         ctx = self._ctx
         session = ctx.session
         if self._replaced is not None or session is None or not session.is_open:
-            msg = f"row {i} of this list was not read before its file was closed"
-            msg = (
-                msg
-                if self._replaced is None
-                else f"row {i} was not read before {self._replaced} was replaced"
-            )
-            raise ProxyClosedError(
-                msg + ": read it inside the `with` block", file=ctx.file_name, path=self._path
-            )
+            why = "its file was closed" if self._replaced is None else f"{self._replaced} was replaced"
+            msg = f"item {i} of this list was not read before {why}: read it inside the `with` block"
+            raise ProxyClosedError(msg, file=ctx.file_name, path=self._path)
+        if self._cls is None:  # a list stored as a group of members '0'..'n-1'
+            value = ctx.decode_later(ctx.member(self._group, str(i)))
+            if self._writable:
+                session.watch_item(self, i, value)
+            return value
         if self._columns is None:
             self._columns = {
                 name: _Column(ctx.child(self._group, name), self._stored, ctx)
@@ -336,6 +338,10 @@ class TableRows(Sequence[Any]):
         return list(self) * times
 
     __rmul__ = __mul__
+
+    def thawed(self) -> list[Any]:
+        """Every item, read now, in a plain list."""
+        return list(self)
 
     def copy(self) -> list[Any]:
         """A plain list of the rows (all of them are read)."""
@@ -434,7 +440,8 @@ class TableRows(Sequence[Any]):
     def __repr__(self) -> str:
         if self._plain is not None:
             return repr(self._plain)
-        return f"<{self._n} {self._cls.__qualname__} objects, read when reached>"
+        what = "items" if self._cls is None else f"{self._cls.__qualname__} objects"
+        return f"<{self._n} {what}, read when reached>"
 
     def __reduce__(self) -> Any:
         return (list, (list(self),))  # the rows, never the open file
