@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import math
+import operator
 import os
 import threading
 import uuid
@@ -47,6 +48,9 @@ from .errors import (
 )
 
 __all__ = ["DASK_CHUNK_BYTES", "DaskSource", "ProxyDataset", "dask_chunks"]
+
+#: rows changed by an in-place operator (``proxy *= 2``) are read and written this much at a time
+_IN_PLACE_BLOCK_BYTES = 32 * 2**20
 
 
 class ProxyDataset:
@@ -384,6 +388,173 @@ class ProxyDataset:
             msg += "pass cast=True to append (or convert first) to accept that"
             raise CastingError(msg, file=self._file, path=self._path)
         return converted
+
+    # -- operators: numpy's, on the values; in place, written through ---------------------------
+
+    def _operand(self, other: Any) -> Any:
+        return other[()] if getattr(type(other), "__jangada_lazy__", False) else other
+
+    def _apply(self, op: Any, other: Any, reflected: bool = False) -> Any:
+        mine, theirs = self[()], self._operand(other)
+        return op(theirs, mine) if reflected else op(mine, theirs)
+
+    def _in_place(self, ufunc: np.ufunc, symbol: str, other: Any) -> ProxyDataset:
+        """``self <symbol>= other``: each block of rows is read, changed with numpy's in-place
+        rules (``int_dataset *= 1.5`` is refused, as for an array) and written back, so the
+        whole dataset never needs to fit in memory."""
+        dset = self._writable()  # ReadOnlyError in mode 'r', ProxyClosedError after the block
+        value = np.asarray(self._operand(other))
+        shape = tuple(dset.shape)
+        where = f"`{symbol}=` to this dataset (shape {shape}, dtype {self.dtype})"
+        try:
+            if np.broadcast_shapes(shape, value.shape) != shape:
+                raise ValueError(f"operand of shape {value.shape} would change the shape")
+        except ValueError as exc:
+            raise ShapeMismatchError(
+                f"cannot apply {where}: {exc}", file=self._file, path=self._path
+            ) from None
+        if not shape:
+            blocks: list[tuple[Any, Any]] = [((), value)]
+        else:
+            aligned = value.ndim == len(shape) and value.shape[0] == shape[0] and shape[0] != 1
+            row_bytes = max(1, math.prod(shape[1:]) * dset.dtype.itemsize)
+            step = max(1, _IN_PLACE_BLOCK_BYTES // row_bytes)
+            if dset.chunks:
+                step = max(dset.chunks[0], step - step % dset.chunks[0])
+            blocks = [
+                (slice(start, min(start + step, shape[0])), value[start : start + step] if aligned else value)
+                for start in range(0, shape[0], step)
+            ]
+        for key, part in blocks:
+            block = np.array(self[key])
+            try:
+                ufunc(block, part, out=block)
+            except TypeError as exc:  # numpy's casting refusal: nothing of this block written
+                msg = f"cannot apply {where}: {exc}; assign a converted array instead "
+                msg += "(obj.prop = obj.prop[()].astype(...) ...)"
+                raise CastingError(msg, file=self._file, path=self._path) from None
+            self[key] = block
+        return self
+
+    def __add__(self, other: Any) -> Any:
+        return self._apply(operator.add, other)
+
+    def __radd__(self, other: Any) -> Any:
+        return self._apply(operator.add, other, True)
+
+    def __iadd__(self, other: Any) -> ProxyDataset:
+        return self._in_place(np.add, "+", other)
+
+    def __sub__(self, other: Any) -> Any:
+        return self._apply(operator.sub, other)
+
+    def __rsub__(self, other: Any) -> Any:
+        return self._apply(operator.sub, other, True)
+
+    def __isub__(self, other: Any) -> ProxyDataset:
+        return self._in_place(np.subtract, "-", other)
+
+    def __mul__(self, other: Any) -> Any:
+        return self._apply(operator.mul, other)
+
+    def __rmul__(self, other: Any) -> Any:
+        return self._apply(operator.mul, other, True)
+
+    def __imul__(self, other: Any) -> ProxyDataset:
+        return self._in_place(np.multiply, "*", other)
+
+    def __truediv__(self, other: Any) -> Any:
+        return self._apply(operator.truediv, other)
+
+    def __rtruediv__(self, other: Any) -> Any:
+        return self._apply(operator.truediv, other, True)
+
+    def __itruediv__(self, other: Any) -> ProxyDataset:
+        return self._in_place(np.true_divide, "/", other)
+
+    def __floordiv__(self, other: Any) -> Any:
+        return self._apply(operator.floordiv, other)
+
+    def __rfloordiv__(self, other: Any) -> Any:
+        return self._apply(operator.floordiv, other, True)
+
+    def __ifloordiv__(self, other: Any) -> ProxyDataset:
+        return self._in_place(np.floor_divide, "//", other)
+
+    def __mod__(self, other: Any) -> Any:
+        return self._apply(operator.mod, other)
+
+    def __rmod__(self, other: Any) -> Any:
+        return self._apply(operator.mod, other, True)
+
+    def __imod__(self, other: Any) -> ProxyDataset:
+        return self._in_place(np.remainder, "%", other)
+
+    def __pow__(self, other: Any) -> Any:
+        return self._apply(operator.pow, other)
+
+    def __rpow__(self, other: Any) -> Any:
+        return self._apply(operator.pow, other, True)
+
+    def __ipow__(self, other: Any) -> ProxyDataset:
+        return self._in_place(np.power, "**", other)
+
+    def __and__(self, other: Any) -> Any:
+        return self._apply(operator.and_, other)
+
+    def __rand__(self, other: Any) -> Any:
+        return self._apply(operator.and_, other, True)
+
+    def __iand__(self, other: Any) -> ProxyDataset:
+        return self._in_place(np.bitwise_and, "&", other)
+
+    def __or__(self, other: Any) -> Any:
+        return self._apply(operator.or_, other)
+
+    def __ror__(self, other: Any) -> Any:
+        return self._apply(operator.or_, other, True)
+
+    def __ior__(self, other: Any) -> ProxyDataset:
+        return self._in_place(np.bitwise_or, "|", other)
+
+    def __xor__(self, other: Any) -> Any:
+        return self._apply(operator.xor, other)
+
+    def __rxor__(self, other: Any) -> Any:
+        return self._apply(operator.xor, other, True)
+
+    def __ixor__(self, other: Any) -> ProxyDataset:
+        return self._in_place(np.bitwise_xor, "^", other)
+
+    def __matmul__(self, other: Any) -> Any:
+        return self._apply(operator.matmul, other)
+
+    def __rmatmul__(self, other: Any) -> Any:
+        return self._apply(operator.matmul, other, True)
+
+    def __lt__(self, other: Any) -> Any:
+        return self._apply(operator.lt, other)
+
+    def __le__(self, other: Any) -> Any:
+        return self._apply(operator.le, other)
+
+    def __gt__(self, other: Any) -> Any:
+        return self._apply(operator.gt, other)
+
+    def __ge__(self, other: Any) -> Any:
+        return self._apply(operator.ge, other)
+
+    def __neg__(self) -> Any:
+        return -self[()]
+
+    def __pos__(self) -> Any:
+        return +self[()]
+
+    def __abs__(self) -> Any:
+        return abs(self[()])
+
+    def __invert__(self) -> Any:
+        return ~self[()]
 
     def refresh(self) -> tuple[int, ...]:
         """Re-read the dataset's metadata (for ``swmr=True`` readers); return the new shape."""

@@ -490,3 +490,65 @@ def test_a_numeric_series_of_a_read_only_session_refuses_in_place_changes(tmp_pa
     with WithSeries(saved, mode="r+") as w:
         w.ser[0] = 5.0  # written at the end of the block
     assert WithSeries.load(saved).ser.tolist() == [5.0, 2.0, 3.0]
+
+
+# -- operators on lazy arrays: in place they write through, else they read ---------------------------
+
+
+def test_in_place_operators_on_a_lazy_array_write_through_block_by_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``e.data *= 2`` was a bare TypeError; now it changes the stored data (found by a user)."""
+    import jangada_like.proxy as proxy_module
+    from jangada_like import ProxyDataset
+    from jangada_like.errors import CastingError, ReadOnlyError, ShapeMismatchError
+
+    monkeypatch.setattr(proxy_module, "_IN_PLACE_BLOCK_BYTES", 48)  # blocks of 3 rows: 20 = 6 * 3 + 2
+    saved = Experiment(data=np.arange(40.0).reshape(20, 2)).save(tmp_path / "ops")
+    with Experiment(saved, mode="r+") as e:  # a dataset grown by appends, with large chunks
+        e.data.append(np.zeros((0, 2)))
+    expected = np.arange(40.0).reshape(20, 2)
+    with Experiment(saved, mode="r+") as e:
+        handle = e.data
+        e.data *= 2
+        e.data += np.arange(20.0)[:, None]  # an operand aligned with the rows is cut per block
+        e.data -= np.array([1.0, 2.0])  # one broadcast row
+        expected = expected * 2 + np.arange(20.0)[:, None] - np.array([1.0, 2.0])
+        assert e.data is handle and isinstance(e.data, ProxyDataset)
+        np.testing.assert_array_equal(e.data[()], expected)
+        with pytest.raises(ShapeMismatchError, match=r"`\+=` to this dataset \(shape \(20, 2\)") as info:
+            e.data += np.ones((20, 3))
+        assert info.value.path == "/root/data" and info.value.file == str(saved)
+    with h5py.File(saved, "r") as f:
+        np.testing.assert_array_equal(f["root/data"][()], expected)  # the shape is unchanged
+
+    ints = Experiment(data=np.arange(6)).save(tmp_path / "ints")
+    with Experiment(ints, mode="r+") as e:
+        with pytest.raises(CastingError, match=r"`\*=`.*same_kind.*astype") as cast:
+            e.data *= 1.5  # numpy refuses it for an int array: nothing is written
+        assert cast.value.path == "/root/data"
+        e.data //= 2
+        e.data |= 8
+    with h5py.File(ints, "r") as f:
+        assert f["root/data"][()].tolist() == [8, 8, 9, 9, 10, 10]
+    with Experiment(ints, mode="r") as e, pytest.raises(ReadOnlyError, match="mode='r'"):
+        e.data += 1
+    assert Experiment.load(ints).data.tolist() == [8, 8, 9, 9, 10, 10]
+
+
+def test_other_operators_on_a_lazy_array_give_arrays_as_numpy_does(path: Path) -> None:
+    with Experiment(path, mode="r") as e:
+        data = np.arange(4.0)
+        for got, want in [
+            (e.data * 2, data * 2),
+            (2 - e.data, 2 - data),
+            (e.data / e.data[1:2], data / data[1:2]),
+            (e.data**2, data**2),
+            (e.data > 1, data > 1),
+            (-e.data, -data),
+            (abs(e.data - 2), abs(data - 2)),
+            (e.data @ e.data, data @ data),
+        ]:
+            assert type(got) is type(want)
+            np.testing.assert_array_equal(got, want)
+        assert len({e.data, e.data}) == 1  # handles stay hashable (sessions keep them in sets)
