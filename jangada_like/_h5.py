@@ -707,13 +707,16 @@ def read_all(dset: h5py.Dataset) -> np.ndarray:
     return dset[()]  # type: ignore[no-any-return]
 
 
-def make_growable(dset: h5py.Dataset) -> h5py.Dataset:
+def make_growable(dset: h5py.Dataset, dtype: np.dtype[Any] | None = None) -> h5py.Dataset:
     """Replace the contiguous dataset ``dset`` by a chunked one resizable along axis 0 with the
-    same data and attributes (the first append to a small value of a format 2 file); return it."""
-    if dset.chunks is not None or dset.ndim == 0:
+    same data and attributes (the first append to a small value of a format 2 file); return it.
+    With ``dtype`` (wider than the stored one: a categorical's codes past 127 categories) the
+    data is converted too, chunked or not."""
+    widen = dtype is not None and dtype != dset.dtype
+    if (dset.chunks is not None and not widen) or dset.ndim == 0:
         return dset
     parent, name = dset.parent, dset.name.rpartition("/")[2]
-    data = dset[()]
+    data = dset[()] if not widen else dset[()].astype(dtype)
     attrs = [(key, dset.attrs[key], dset.attrs.get_id(key).dtype) for key in dset.attrs]
     scratch = f"__jl_growing__{name}"  # hidden, as every name starting "__": readers skip it
     if scratch in parent:

@@ -56,7 +56,14 @@ from .serializable import Serializable
 
 MODES = ("r", "r+", "w", "a")
 T = TypeVar("T")
-_SNAPSHOT_TYPES = (list, dict, tuple, set, frozenset, pandas_types("Series", "DataFrame", "Index"))
+_SNAPSHOT_TYPES = (
+    list,
+    dict,
+    tuple,
+    set,
+    frozenset,
+    pandas_types("Series", "DataFrame", "Index", "Categorical"),
+)
 _PROXIED_TYPES = (np.ndarray, pandas_types("DatetimeIndex", "TimedeltaIndex"))
 _FRAME_TYPES = pandas_types("DataFrame")
 #: the list an object of a table belongs to: a plain list, or the rows a session handed out

@@ -102,7 +102,6 @@ def test_append_checks_everything_before_writing(path: Path) -> None:
     bad: list[tuple[pd.DataFrame, type[Exception], str]] = [
         (_frame(2)[["n", "x", "kind", "t", "opt", "label"]], ShapeMismatchError, "same names, same order"),
         (_frame(2).assign(x=[1, 2]), CastingError, r"stores float64, the rows have int64.*cast=True"),
-        (_frame(2).assign(kind=pd.Categorical(["new", "even"])), CastingError, r"\['new'\] are not among"),
         (_frame(2).assign(t=_frame(2)["t"].dt.tz_convert("UTC")), CastingError, "Europe/Berlin"),
         (_frame(2).set_index(pd.Index(["a", "b"])), ShapeMismatchError, "RangeIndex, which continues"),
     ]
@@ -119,6 +118,42 @@ def test_append_checks_everything_before_writing(path: Path) -> None:
     with Rec(path, mode="r+") as rec:
         rec.table.append(_frame(2, 50).assign(n=lambda d: d["n"].astype(np.int32)), cast=True)
     assert Rec.load(path).table.equals(_frame(52))
+
+
+def test_appended_rows_may_bring_new_categories_and_stored_codes_keep_their_meaning(tmp_path: Path) -> None:
+    """A value outside the stored categories was refused (found by a user logging event kinds):
+    new categories now go after the stored ones, and the codes widen past 127 categories."""
+    frame = pd.DataFrame({"v": [1.0, 2.0], "kind": pd.Categorical(["a", "b"]), "n": pd.Categorical([1, 2])})
+    path = Rec(table=frame).save(tmp_path / "cats")
+    more = pd.DataFrame({"v": [3.0, 4.0], "kind": pd.Categorical(["c", "a"]), "n": pd.Categorical([5, 1])})
+    many = pd.DataFrame({"v": np.arange(200.0), "kind": [f"k{i}" for i in range(200)], "n": [1] * 200})
+    with Rec(path, mode="r+") as rec:
+        rec.table.append(more)
+        assert list(rec.table.dtypes["kind"].categories) == ["a", "b", "c"]
+        assert rec.table["kind"].tolist() == ["a", "b", "c", "a"]
+        with pytest.raises(
+            CastingError, match=r"categories of column .n.: the frame stores int64, the rows have float64"
+        ):
+            rec.table.append(more.assign(n=pd.Categorical([1.5, 1.0])))  # int categories stay ints
+        rec.table.append(many)
+    expected = pd.concat([frame, more, many.astype({"kind": "category", "n": "category"})], ignore_index=True)
+    back = Rec.load(path).table
+    assert back["kind"].tolist() == expected["kind"].tolist() and back["n"].tolist() == expected["n"].tolist()
+    assert list(back["kind"].cat.categories) == ["a", "b", "c", *[f"k{i}" for i in range(200)]]
+    assert list(back["n"].cat.categories) == [1, 2, 5]
+    with h5py.File(path, "r") as f:  # plain h5py: the codes widened, the categories grew
+        codes = f["root/table/data/1/codes"]
+        assert codes.dtype == np.int16 and codes.shape == (204,) and codes.maxshape == (None,)
+        assert codes[:4].tolist() == [0, 1, 2, 0] and f["root/table/data/2/codes"].dtype == np.int8
+
+    ordered = pd.DataFrame({"level": pd.Categorical(["lo", "hi"], categories=["lo", "hi"], ordered=True)})
+    path = Rec(table=ordered).save(tmp_path / "ordered")
+    with (
+        Rec(path, mode="r+") as rec,
+        pytest.raises(CastingError, match=r"\['mid'\] are not among the ordered"),
+    ):
+        rec.table.append(pd.DataFrame({"level": ["mid"]}))
+    assert Rec.load(path).table.equals(ordered)
 
 
 def test_a_datetime_index_grows_with_the_rows(tmp_path: Path) -> None:

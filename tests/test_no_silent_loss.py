@@ -552,3 +552,47 @@ def test_other_operators_on_a_lazy_array_give_arrays_as_numpy_does(path: Path) -
             assert type(got) is type(want)
             np.testing.assert_array_equal(got, want)
         assert len({e.data, e.data}) == 1  # handles stay hashable (sessions keep them in sets)
+
+
+_PANDAS_VALUES = {
+    "Int64": (lambda pd: pd.Series([1, 2, None], dtype="Int64"), 7),
+    "boolean": (lambda pd: pd.Series([True, None, False], dtype="boolean"), False),
+    "string": (lambda pd: pd.Series(["a", None, "c"], dtype="string"), "z"),
+    "str": (lambda pd: pd.Series(["a", "b", "c"]), "z"),
+    "category": (lambda pd: pd.Series(["a", "b", "a"], dtype="category"), "b"),
+    "datetime-tz": (
+        lambda pd: pd.Series(pd.date_range("2026-01-01", periods=3, tz="Europe/Paris")),
+        "2026-05-01 00:00+02:00",
+    ),
+    "timedelta": (lambda pd: pd.Series(pd.to_timedelta([1, 2, 3], unit="s")), "9s"),
+    "Categorical": (lambda pd: pd.Categorical(["a", "b", "a"]), "b"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(_PANDAS_VALUES))
+def test_pandas_values_with_extension_arrays_refuse_in_place_changes_in_mode_r(
+    tmp_path: Path, kind: str
+) -> None:
+    """A nullable, string, categorical or datetime Series (and a Categorical) read in mode 'r'
+    accepted ``s[0] = x`` and the change went nowhere (found by a user); in 'r+' it is written."""
+    import pandas as pd
+
+    class WithPandas(Persistable):
+        value = SerializableProperty(default=None)
+
+    make, new = _PANDAS_VALUES[kind]
+    original = make(pd)
+    saved = WithPandas(value=original).save(tmp_path / "p")
+    replacement = (
+        pd.Timestamp(new) if "datetime" in kind else pd.Timedelta(new) if kind == "timedelta" else new
+    )
+    with WithPandas(saved, mode="r") as w:
+        with pytest.raises((ValueError, TypeError)):  # numpy's read-only flag, in pandas' words
+            w.value[0] = replacement
+        assert list(w.value) == list(original)
+        mine = w.value.copy()
+        mine[0] = replacement  # a copy is the user's
+    assert list(WithPandas.load(saved).value) == list(original)
+    with WithPandas(saved, mode="r+") as w:
+        w.value[0] = replacement  # written at the end of the block
+    assert list(WithPandas.load(saved).value) == [replacement, *list(original)[1:]]

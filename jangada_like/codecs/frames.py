@@ -169,8 +169,9 @@ class FrameProxy:
 
         * dtypes must match exactly (``cast=True`` converts to the stored dtype, refusing a
           conversion that changes values); time zones and units are part of the dtype;
-        * categorical columns keep their stored categories: a value outside them is refused
-          (assign the whole frame to change the categories);
+        * categorical columns keep their stored categories and codes; a value outside them
+          becomes a new category after them (unordered columns; an ordered column refuses it,
+          as its place in the order is not known);
         * a ``RangeIndex`` continues (the rows' own RangeIndex is ignored); a ``DatetimeIndex``
           or other stored index takes the rows' index, which must have its dtype.
         """
@@ -250,7 +251,8 @@ def _read_column(node: Any, ctx: Any, rows: slice) -> Any:
         return codec.assemble(node, node[rows], ctx).array
     if tag == "pandas.Categorical" and isinstance(node, h5py.Group):
         codes = np.asarray(read(ctx.need(node, "codes", "a Categorical"), rows))
-        categories = ctx.decode(ctx.need(node, "categories", "a Categorical"))
+        # read afresh: appends add categories (the door keeps what it decoded)
+        categories = _read_index(ctx.need(node, "categories", "a Categorical"), ctx, slice(None))
         kind: Any = pd.CategoricalDtype(categories, ordered=bool(node.attrs.get("ordered", False)))
         return pd.Categorical.from_codes(codes, dtype=kind)
     if tag == "pandas.masked" and isinstance(node, h5py.Group):
@@ -301,15 +303,20 @@ def _conform(new: pd.Series, stored: pd.Series, cast: bool, what: str, frame: Fr
     want, got = stored.dtype, new.dtype
     where = {"file": frame._file, "path": frame._path}
     if isinstance(want, pd.CategoricalDtype):
-        codes = want.categories.get_indexer(pd.Index(np.asarray(new, dtype=object)))
-        values = pd.Categorical.from_codes(codes, dtype=want)
+        objects = np.asarray(new, dtype=object)
+        codes = want.categories.get_indexer(pd.Index(objects))
         lost = (codes == -1) & ~np.asarray(pd.isna(new))
         if lost.any():
-            extra = sorted({str(v) for v in np.asarray(new, dtype=object)[lost]})[:5]
-            msg = f"{what}: values {extra} are not among the stored categories {list(want.categories)[:10]}; "
-            msg += "assign the whole frame to change the categories"
-            raise CastingError(msg, **where)
-        return values
+            extra = pd.unique(objects[lost])  # new categories, in the order they first appear
+            if want.ordered:
+                shown = sorted(str(v) for v in extra)[:5]
+                msg = f"{what}: values {shown} are not among the ordered categories "
+                msg += f"{list(want.categories)[:10]}, and where they would go in the order is not known; "
+                msg += "assign the whole frame to change the categories"
+                raise CastingError(msg, **where)
+            want = pd.CategoricalDtype(want.categories.append(pd.Index(extra)), ordered=False)
+            codes = want.categories.get_indexer(pd.Index(objects))
+        return pd.Categorical.from_codes(codes, dtype=want)
     if got != want:
         if not cast:
             msg = f"{what}: the frame stores {want}, the rows have {got}; convert them, or pass cast=True"
@@ -364,13 +371,39 @@ def _plan(node: Any, values: Any, ctx: Any, what: str, frame: FrameProxy) -> Any
             raise CastingError(f"{what}: {exc}", **where) from None
         return lambda start: _grow(node, start, np.atleast_1d(ints))
     if tag == "pandas.Categorical" and isinstance(node, h5py.Group):
-        codes_node = ctx.need(node, "codes", "a Categorical")
-        codes = np.asarray(values.codes).astype(codes_node.dtype)
-        return lambda start: _grow(codes_node, start, codes)
+        return _categorical_plan(node, values, ctx, what, frame)
     if tag == "pandas.masked" and isinstance(node, h5py.Group):
         return _masked_plan(node, values, ctx, what, where)
     msg = f"{what} ({tag}) cannot grow in place: assign the whole frame instead"
     raise ShapeMismatchError(msg, **where)
+
+
+def _categorical_plan(
+    node: h5py.Group, values: pd.Categorical, ctx: Any, what: str, frame: FrameProxy
+) -> Any:
+    """Codes after the stored ones; new categories (unordered columns) after the stored ones,
+    so every stored code keeps its meaning.  The codes widen (int8 to int16 ...) when the
+    categories outgrow them, which rewrites that one dataset."""
+    codes_node = ctx.need(node, "codes", "a Categorical")
+    categories_node = ctx.need(node, "categories", "a Categorical")
+    stored = _index_length(categories_node, ctx)
+    added = values.categories[stored:]
+    grow_categories = (
+        _index_plan(categories_node, pd.Index(added), ctx, frame, f"the categories of {what}")
+        if len(added)
+        else None
+    )
+    codes = np.asarray(values.codes)
+    wider = codes.dtype if codes.dtype.itemsize > codes_node.dtype.itemsize else None
+    codes = codes.astype(wider or codes_node.dtype)
+
+    def write(start: int) -> None:
+        if grow_categories is not None:
+            grow_categories(stored)  # first: every code written next has its category
+        target = make_growable(codes_node, wider) if wider is not None else codes_node
+        _grow(target, start, codes)
+
+    return write
 
 
 def _masked_plan(node: h5py.Group, values: Any, ctx: Any, what: str, where: dict[str, Any]) -> Any:
@@ -401,7 +434,7 @@ def _masked_plan(node: h5py.Group, values: Any, ctx: Any, what: str, where: dict
     return write_numbers
 
 
-def _index_plan(node: Any, index: pd.Index, ctx: Any, frame: FrameProxy) -> Any:
+def _index_plan(node: Any, index: pd.Index, ctx: Any, frame: FrameProxy, what: str = "the index") -> Any:
     tag = ctx.node_tag(node)
     where = {"file": frame._file, "path": getattr(node, "name", frame._path)}
     k = len(index)
@@ -417,9 +450,9 @@ def _index_plan(node: Any, index: pd.Index, ctx: Any, frame: FrameProxy) -> Any:
 
         return extend
     if isinstance(node, h5py.Dataset):
-        return _plan(node, index.array, ctx, "the index", frame)
+        return _plan(node, index.array, ctx, what, frame)
     if tag == "pandas.Index" and not ctx.has_child(node, "names"):
-        return _plan(ctx.need(node, "values", "an Index"), index.array, ctx, "the index", frame)
+        return _plan(ctx.need(node, "values", "an Index"), index.array, ctx, what, frame)
     raise ShapeMismatchError(
         f"an index stored as {tag} cannot grow in place: assign the whole frame", **where
     )

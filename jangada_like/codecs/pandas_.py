@@ -363,6 +363,19 @@ class IndexCodec(Codec):
         return pd.Index(values, name=ctx.decode(ctx.member(node, "name")), copy=False)
 
 
+def freeze(values: Any) -> None:
+    """Make the numpy arrays behind ``values`` (an ndarray or a pandas extension array: masked,
+    string, categorical, datetime) read-only, so that ``s[0] = 1`` on a value of a read-only
+    session raises instead of changing what no file will see."""
+    if isinstance(values, np.ndarray):
+        values.flags.writeable = False
+        return
+    for name in ("_data", "_mask", "_ndarray"):
+        inner = getattr(values, name, None)
+        if isinstance(inner, np.ndarray):
+            inner.flags.writeable = False
+
+
 class CategoricalCodec(Codec):
     tag = "pandas.Categorical"
     types = (pd.Categorical,)
@@ -380,9 +393,12 @@ class CategoricalCodec(Codec):
             categories = ctx.decode(ctx.need(node, "categories", "a Categorical"))
             ordered = bool(node.attrs.get("ordered", False))
             dtype = pd.CategoricalDtype(categories, ordered=ordered)
-            return pd.Categorical.from_codes(codes, dtype=dtype)
+            out = pd.Categorical.from_codes(codes, dtype=dtype)
         except (KeyError, TypeError, ValueError) as exc:
             raise ctx.error(FileFormatError, f"bad Categorical: {exc}", node.name) from None
+        if ctx.read_only:
+            freeze(out)
+        return out
 
 
 class SeriesCodec(Codec):
@@ -404,9 +420,9 @@ class SeriesCodec(Codec):
             index = ctx.decode(ctx.need(node, "index", "a Series"))
         except KeyError as exc:
             raise ctx.error(FileFormatError, f"bad Series: {exc}", node.name) from None
-        if ctx.read_only and isinstance(values, np.ndarray):
-            values.flags.writeable = False  # a read-only session: `s[0] = 1` would reach no file
         out = pd.Series(values, index=index, name=ctx.decode(ctx.member(node, "name")), copy=False)
+        if ctx.read_only:
+            freeze(out._values)
         if ctx.has_child(node, "attrs"):
             out.attrs.update(ctx.decode(ctx.child(node, "attrs")))
         return out
