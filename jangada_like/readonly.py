@@ -23,6 +23,7 @@ jangada_like.errors.ReadOnlyError: cannot change this list in place: ... '/root/
 
 from __future__ import annotations
 
+import abc
 import copy
 from collections.abc import Iterable
 from typing import Any, NoReturn
@@ -32,7 +33,7 @@ from .errors import ReadOnlyError
 __all__ = ["LazyContainer", "ReadOnlyDict", "ReadOnlyList", "ReadOnlySet", "READ_ONLY", "plain_type", "thaw"]
 
 
-class LazyContainer:
+class LazyContainer(abc.ABC):
     """A container a session reads from its file item by item (a list property handed out as
     :class:`~jangada_like.codecs.tables.TableRows`).  Given to another object it is read whole
     (:func:`thaw`): the other object keeps its items after the file is closed.
@@ -45,9 +46,9 @@ class LazyContainer:
 
     __slots__ = ()
 
+    @abc.abstractmethod
     def thawed(self) -> Any:
         """All items, read now, as a plain container."""
-        raise NotImplementedError
 
 
 def _refuse(container: Any, *_args: Any, **_kwargs: Any) -> NoReturn:
