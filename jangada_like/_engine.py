@@ -250,10 +250,13 @@ class Context:
             shared = self._written.get(id(value))
             if shared is not None and shared[1] is value:
                 parent[name] = self.file[shared[0]]  # a hard link: stored once, loads as one
+                if self.session is not None:
+                    self.session.linked(shared[0], path)
                 return
             stored = None if self.session is None else self.session.stored_at(value)
             if stored is not None:  # an object already in the session's file: linked, not copied
                 parent[name] = self.file[stored]
+                self.session.linked(stored, path)
                 return
             codec = self.registry.lookup_type(type(value), file=self.file_name, path=path, prop=self.prop)
             codec.encode(value, parent, name, self)

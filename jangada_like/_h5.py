@@ -707,16 +707,24 @@ def read_all(dset: h5py.Dataset) -> np.ndarray:
     return dset[()]  # type: ignore[no-any-return]
 
 
-def make_growable(dset: h5py.Dataset, dtype: np.dtype[Any] | None = None) -> h5py.Dataset:
+def make_growable(
+    dset: h5py.Dataset, dtype: np.dtype[Any] | None = None, rows: int | None = None
+) -> h5py.Dataset:
     """Replace the contiguous dataset ``dset`` by a chunked one resizable along axis 0 with the
     same data and attributes (the first append to a small value of a format 2 file); return it.
     With ``dtype`` (wider than the stored one: a categorical's codes past 127 categories) the
-    data is converted too, chunked or not."""
+    data is converted too, chunked or not.  With ``rows`` (a column longer than its table: rows
+    of an append that never finished) only the first ``rows`` rows are kept, copied without
+    touching the others: a string row past the end may point into a heap that was never
+    written, and HDF5 reads the old value of a string it overwrites."""
     widen = dtype is not None and dtype != dset.dtype
-    if (dset.chunks is not None and not widen) or dset.ndim == 0:
+    trim = rows is not None and dset.ndim > 0 and dset.shape[0] != rows
+    if (dset.chunks is not None and not widen and not trim) or dset.ndim == 0:
         return dset
     parent, name = dset.parent, dset.name.rpartition("/")[2]
-    data = dset[()] if not widen else dset[()].astype(dtype)
+    data = dset[:rows] if trim else dset[()]
+    if widen:
+        data = data.astype(dtype)
     attrs = [(key, dset.attrs[key], dset.attrs.get_id(key).dtype) for key in dset.attrs]
     scratch = f"__jl_growing__{name}"  # hidden, as every name starting "__": readers skip it
     if scratch in parent:

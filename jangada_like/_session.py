@@ -48,7 +48,6 @@ from .errors import (
     NotAFileError,
     ReadOnlyError,
     SessionClosedError,
-    UnsupportedTypeError,
 )
 from .proxy import ProxyDataset
 from .registry import CodecRegistry, active_registry
@@ -165,6 +164,10 @@ class Session:
         self._tables: dict[int, TableRows] = {}
         #: items of lists handed out as TableRows that can change in place: (rows, index, value, copy)
         self._watched: dict[tuple[int, int], tuple[TableRows, int, Any, Any]] = {}
+        #: hard links written in this session to objects already in the file: alias -> target
+        self._links: dict[str, str] = {}
+        #: arrays of table rows (user may hold them) whose rows were written anew: id(obj) -> names
+        self._row_arrays: dict[int, dict[str, Any]] = {}
 
     # -- state used by proxies ------------------------------------------------------------------
 
@@ -377,6 +380,8 @@ class Session:
         self._snapshots.clear()
         self._tables.clear()
         self._watched.clear()
+        self._links.clear()
+        self._row_arrays.clear()
         for resource in self._owned:
             resource.close()
         self._owned.clear()
@@ -416,37 +421,23 @@ class Session:
             obj.__dict__["_jl_node_"] = _ReadOnlyNode(self)
 
     def write_cell(self, table_path: str, index: int, name: str, value: Any, items: Rows) -> None:
-        """An assignment to an object of a table: write the cell, or the whole table again."""
+        """An assignment to an object of a table: write the cell, if its column holds the value
+        exactly (same kind, shape and dtype: never narrowed), or else the whole list again."""
         if not self.is_open:
             return
         assert self.file is not None
         table = self.file[table_path]
         dset = table.get(name)
         col = column([value])
-        if isinstance(dset, h5py.Dataset) and col is not None and col[0] == dset.attrs.get("__item_type__"):
+        if isinstance(dset, h5py.Dataset) and col is not None and col[0] == dset.attrs.get(ITEM_ATTR):
             cell = col[1][0]
-            if dset.shape[1:] == np.shape(cell) and (
-                col[0] == "str" or np.can_cast(np.asarray(cell).dtype, dset.dtype, "same_kind")
-            ):
+            if dset.shape[1:] == np.shape(cell) and _fits(col[0], np.asarray(cell).dtype, dset.dtype):
                 dset[index] = cell
                 return
         if isinstance(items, TableRows):
             items._replace(list(items))  # the value does not fit its column: the list written anew
-            return
-        parent_path, _, member = table_path.rpartition("/")
-        parent = self.file[parent_path or "/"]
-        ctx = Context(self.file, session=self, file_name=self.path)
-        del parent[member]
-        ctx.encode(items, parent, member)
-        ctx.flush_tags()
-        self._reattach(ctx, items, f"{parent.name.rstrip('/')}/{member}")
-
-    def _reattach(self, ctx: Context, items: list[Any], path: str) -> None:
-        node = self.file[path]  # type: ignore[index]
-        if node.attrs.get("__container_type__") == "object.table":
-            for i, obj in enumerate(items):
-                self.attach_row(obj, path, i, items)
-        self._adopt(ctx)
+        else:
+            self.replace_rows(table_path, items)
 
     def check_writable(self, instance: Any, name: str) -> None:
         if not self.is_open:
@@ -503,37 +494,110 @@ class Session:
             member._jl_path = member.name
             instance.__dict__["_serializable_property__" + name] = self.door().decode(member)  # a handle
 
+    def linked(self, target: str, alias: str) -> None:
+        """Called by the engine for every hard link it writes to an object already in the file:
+        if ``target`` is replaced later, the object lives on at ``alias``."""
+        if target != alias:
+            self._links[alias] = target
+
     def _detach_below(self, path: str, prop: str) -> None:
         """The objects stored at or under ``path`` are about to be replaced in the file: they no
         longer belong to it, and assignments to them raise (they would write into the new value's
-        place).  Those that are part of the new value are attached again as it is written."""
-        below = [
-            key
-            for key, (_obj, where) in self._objects.items()
-            if where == path or where.startswith((path + "/", path + "#"))
-        ]
+        place).  Those that are part of the new value are attached again as it is written; those
+        also linked from a place outside ``path`` move to that place.  Lists handed out as
+        :class:`TableRows` keep reading the rows they had (HDF5 keeps an unlinked group readable
+        while it is open), but refuse changes."""
+
+        def under(where: str) -> bool:
+            return where == path or where.startswith((path + "/", path + "#"))
+
+        links = {a: t for a, t in self._links.items() if not under(a)}
+        moved: dict[str, str] = {}
+        for alias, target in links.items():
+            if under(target):
+                moved.setdefault(target, alias)
+
+        def survivor(where: str) -> str | None:
+            for target, alias in moved.items():
+                if where == target or where.startswith(target + "/"):
+                    return alias + where[len(target) :]
+            return None
+
+        self._links = {}
+        for alias, target in links.items():
+            if under(target):
+                new = survivor(target)
+                if new is None or new == alias:
+                    continue
+                target = new
+            self._links[alias] = target
         for key, rows in list(self._tables.items()):
             if rows._path == path or rows._path.startswith(path + "/"):
+                new = survivor(rows._path)
+                if new is not None:
+                    rows._path = new
+                    continue
                 rows._replaced = prop
                 del self._tables[key]
+        below = [key for key, (_obj, where) in self._objects.items() if under(where)]
         for key in below:
-            obj, _where = self._objects.pop(key)
+            obj, where = self._objects.pop(key)
+            base, sep, index = where.partition("#")
+            new = survivor(base)
+            if new is not None:  # still in the file, at another place
+                self._objects[key] = (obj, new + sep + index)
+                node = obj.__dict__.get("_jl_node_")
+                if isinstance(node, _RowNode):
+                    node.table_path = new
+                else:
+                    obj.__dict__["_jl_node_"] = _ObjectNode(self, new)
+                continue
             obj.__dict__["_jl_node_"] = _ReplacedNode(self, prop)
             for snapshot in [k for k in self._snapshots if k[0] == key]:
-                del self._snapshots[snapshot]
+                before = self._snapshots.pop(snapshot)
+                value = obj.__dict__.get("_serializable_property__" + snapshot[1])
+                if "#" in where and type(value) is np.ndarray and type(before) is np.ndarray:
+                    self._row_arrays.setdefault(key, {})[snapshot[1]] = value
+
+    def detached_item(self, value: Any, prop: str) -> Any:
+        """An item read from a list after its place was given another value: no longer in the
+        file, so an object refuses assignments (as the items read before did)."""
+        if isinstance(value, Serializable):
+            value.__dict__["_jl_node_"] = _ReplacedNode(self, prop)
+        return value
 
     def _adopt(self, ctx: Context) -> None:
-        """Attach the objects just written, and turn their array properties into proxies."""
+        """Attach the objects just written (objects of lists written as tables by their row),
+        turn their array properties into proxies, and give lists of them that were read item
+        by item from another place the rows now in the file."""
+        assert self.file is not None
         for path, value in list(ctx._written.values()):
-            if isinstance(value, Serializable) and id(value) not in self._objects:
-                self.attach(value, path)
-                group = self.file[path]  # type: ignore[index]
-                for name in type(value).copiable_properties:
-                    stored = value.__dict__.get("_serializable_property__" + name)
-                    member = group.get(name)
-                    if isinstance(stored, np.ndarray) and isinstance(member, h5py.Dataset):
-                        codec = ctx.codec_for(member)
-                        value.__dict__["_serializable_property__" + name] = self.proxy(member, codec)
+            if type(value) is list and value and isinstance(value[0], Serializable):
+                node = self.file.get(path)
+                if _is_table(node):
+                    for i, obj in enumerate(value):
+                        self.attach_row(obj, path, i, value)
+                continue
+            if not isinstance(value, Serializable) or id(value) in self._objects:
+                continue
+            self.attach(value, path)
+            group = self.file[path]
+            held = self._row_arrays.pop(id(value), {})
+            for name in type(value).copiable_properties:
+                private = "_serializable_property__" + name
+                stored: Any = value.__dict__.get(private)
+                if not isinstance(stored, (np.ndarray, TableRows)):
+                    continue
+                member = group.get(name)
+                if isinstance(stored, TableRows) and not self._own_rows(stored, f"{path.rstrip('/')}/{name}"):
+                    if member is not None:  # read anew: the old rows are no longer in the file
+                        member._jl_path = f"{path.rstrip('/')}/{name}"
+                        value.__dict__[private] = self.door().decode(member)
+                elif isinstance(stored, np.ndarray) and name in held and stored is held[name]:
+                    self._snapshots[(id(value), name)] = np.copy(stored)  # the user may hold it
+                elif isinstance(stored, np.ndarray) and isinstance(member, h5py.Dataset):
+                    codec = ctx.codec_for(member)
+                    value.__dict__[private] = self.proxy(member, codec)
 
     def _write_changed_in_place(self) -> None:
         if self._watched:
@@ -688,7 +752,7 @@ class Session:
                 return False
             columns.append((key, kind, data))
         for key, kind, data in columns:
-            dset = make_growable(table[key])
+            dset = make_growable(table[key], rows=length)
             dset.resize(length + len(added), axis=0)
             if kind != "none":
                 dset[length:] = list(data) if kind == "str" else data
@@ -763,30 +827,43 @@ class Session:
             assert self.file is not None
             group = self.file[rows._path]
             group._jl_path = rows._path
+            member = group.get(str(index), getlink=True)
+            if isinstance(member, h5py.HardLink) and h5py.h5o.get_info(group[str(index)].id).rc > 1:
+                # the item is stored at another place too (one value twice in the list, say):
+                # written alone it would become two values, so the list is written anew
+                rows._replace(list(rows))
+                del self._watched[key]
+                continue
             ctx = Context(self.file, session=self, file_name=self.path)
             ctx.prop = f"{rows._ctx.prop or rows._path}[{index}]"
-            self._detach_below(f"{rows._path}/{index}", ctx.prop)
             walk(functools.partial(_replace_member, group, str(index), value, ctx))
             self._adopt(ctx)
             self._watched[key] = (rows, index, value, _any_depth(_snapshot, value))
 
     def replace_rows(self, table_path: str, items: list[Any], shared: Iterable[int] = ()) -> None:
-        """Write ``items`` as the new value of the property whose object table is at
-        ``table_path`` (``shared``: ids of objects also stored elsewhere)."""
+        """Write ``items`` as the new value of the list whose object table is at ``table_path``
+        (``shared``: ids of objects also stored elsewhere): a property of an object gets the
+        list as its value; a list inside a dict or a list is written anew at its place (the
+        container holding it holds this very list)."""
+        assert self.file is not None
         parent, _, name = table_path.rpartition("/")
         parent = parent or "/"
         owner = next((o for o, where in self._objects.values() if where == parent), None)
-        if owner is None:
-            msg = "an object of this table was assigned to a second place, where it would be a copy "
-            msg += "that later changes do not reach; a table that is not an object's property cannot "
-            msg += "be written anew for it: assign obj.copy() instead"
-            raise UnsupportedTypeError(msg, file=self.path, path=table_path)
-        self.write_property(owner, parent, name, items, shared=shared)
-        prop = type(owner)._serializable_properties.get(name)
-        if prop is not None:
-            owner.__dict__[prop.private_name] = items
-        else:
-            owner.__dict__.setdefault("_jl_extra_", {})[name] = items
+        if owner is not None and name in type(owner)._serializable_properties:
+            self.write_property(owner, parent, name, items, shared=shared)
+            owner.__dict__[type(owner)._serializable_properties[name].private_name] = items
+            return
+        if owner is not None and name in owner.__dict__.get("_jl_extra_", {}):
+            self.write_property(owner, parent, name, items, shared=shared)
+            owner.__dict__["_jl_extra_"][name] = items
+            return
+        group = self.file[parent]
+        group._jl_path = parent
+        ctx = Context(self.file, session=self, file_name=self.path)
+        ctx.prop = table_path
+        ctx.shared.update(shared)
+        walk(functools.partial(_replace_member, group, name, items, ctx))
+        self._adopt(ctx)
 
     def _update_keys(
         self, group: h5py.Group, before: dict[Any, Any], now: dict[Any, Any], ctx: Context
@@ -804,6 +881,18 @@ class Session:
         if len(keys) > 1:
             group.attrs[KEYS_ATTR] = np.array(keys, dtype=h5py.string_dtype())
         return True
+
+
+def _fits(kind: str, dtype: np.dtype[Any], column: np.dtype[Any]) -> bool:
+    """Whether a cell of ``dtype`` can be written into a column of ``column`` and read back as
+    it was: strings and ``None`` always; Python numbers when numpy casts them safely; numpy
+    scalars and arrays only into their own dtype (a float64 in a float32 column would be
+    narrowed, an int64 1000 in an int8 column would wrap)."""
+    if kind in ("str", "none"):
+        return True
+    if kind in ("int", "float", "bool", "complex"):
+        return np.can_cast(dtype, column, "safe")
+    return dtype == column
 
 
 def _stored_length(node: Any) -> int | None:
@@ -978,6 +1067,11 @@ def _replace_member(group: h5py.Group, name: str, value: Any, ctx: Context) -> N
     """Write ``value`` under a hidden name, then swap it in: a crash while encoding leaves the
     old value in place (the hidden member is ignored by readers and cleared next time)."""
     tmp = _NEW + name
+    key = ctx.path_of(group)
+    old, new = f"{key.rstrip('/')}/{tmp}", f"{key.rstrip('/')}/{name}"
+    session = ctx.session
+    if session is not None and (group.get(name, getlink=True) is not None or name in group.attrs):
+        session._detach_below(new, ctx.prop or new)  # it leaves the file (the value's objects return)
     _remove_member(group, tmp, ctx)
     ctx.encode(value, group, tmp)
     _remove_member(group, name, ctx)
@@ -987,7 +1081,6 @@ def _replace_member(group: h5py.Group, name: str, value: Any, ctx: Context) -> N
         h5py.h5a.rename(group.id, tmp.encode(), name.encode())
         if ENUM_VALUE_PREFIX + tmp in group.attrs:  # an enum member's value follows it
             h5py.h5a.rename(group.id, (ENUM_VALUE_PREFIX + tmp).encode(), (ENUM_VALUE_PREFIX + name).encode())
-    key = ctx.path_of(group)
     entry = ctx._pending_tags.get(key)
     if entry is None:
         entry = ctx._pending_tags[key] = (group, dict(ctx.tag_map(group)))
@@ -996,10 +1089,14 @@ def _replace_member(group: h5py.Group, name: str, value: Any, ctx: Context) -> N
     if tmp in tags:
         tags[name] = tags.pop(tmp)
     ctx.flush_tags()
-    old, new = f"{key.rstrip('/')}/{tmp}", f"{key.rstrip('/')}/{name}"
+
+    def moved(path: str) -> str:
+        return new + path[len(old) :] if path == old or path.startswith(old + "/") else path
+
     for ident, (path, obj) in list(ctx._written.items()):
-        if path == old or path.startswith(old + "/"):
-            ctx._written[ident] = (new + path[len(old) :], obj)
+        ctx._written[ident] = (moved(path), obj)
+    if session is not None:
+        session._links = {moved(a): moved(t) for a, t in session._links.items()}
 
 
 def _remove_member(group: h5py.Group, name: str, ctx: Context) -> None:

@@ -290,10 +290,12 @@ class TableRows(Sequence[Any], LazyContainer):
     def _build(self, i: int) -> Any:
         ctx = self._ctx
         session = ctx.session
-        if self._replaced is not None or session is None or not session.is_open:
-            why = "its file was closed" if self._replaced is None else f"{self._replaced} was replaced"
-            msg = f"item {i} of this list was not read before {why}: read it inside the `with` block"
+        if session is None or not session.is_open or not self._group.id.valid:
+            msg = f"item {i} of this list was not read before its file was closed: read it inside "
+            msg += "the `with` block"
             raise ProxyClosedError(msg, file=ctx.file_name, path=self._path)
+        if self._replaced is not None:
+            return self._build_detached(i)
         if self._cls is None:  # a list stored as a group of members '0'..'n-1'
             value = ctx.decode_later(ctx.member(self._group, str(i)))
             if self._writable:
@@ -309,6 +311,26 @@ class TableRows(Sequence[Any], LazyContainer):
         if self._writable:
             return ctx.build_object(self._cls, values, self._path, version, row=(i, self))
         return ctx.build_object(self._cls, values, "", version)
+
+    def _build_detached(self, i: int) -> Any:
+        """Item ``i`` of a list whose place was given another value: its group, unlinked, stays
+        readable while the file is open; the item is read whole (no proxies: it is in no file)
+        and refuses assignments."""
+        ctx = self._ctx
+        reader = type(ctx)(ctx.file, file_name=ctx.file_name)
+        reader.prop = ctx.prop
+        group = self._group
+        if self._cls is None:
+            value = reader.decode(reader.member(group, str(i)))
+        else:
+            if self._columns is None:
+                self._columns = {
+                    name: _Column(reader.child(group, name), self._stored, reader)
+                    for name in reader.member_names(group)
+                }
+            values = {k: col[i] for k, col in self._columns.items()}
+            value = reader.build_object(self._cls, values, "", self._cls.__jangada_version__)
+        return ctx.session.detached_item(value, self._replaced)
 
     def __iter__(self) -> Iterator[Any]:
         if self._plain is not None:

@@ -1,0 +1,226 @@
+"""Issue 15: edits of lists read lazily in a session (``TableRows``, lists of objects inside
+dicts or nested lists, shared items) reach the file, or raise before anything is lost.  Each test
+here reproduces a loss an attacker found, and reads the file back afterwards."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from jangada_like import Persistable, Serializable, SerializableProperty
+
+
+class Trial(Serializable):
+    n = SerializableProperty(default=0)
+    score = SerializableProperty(default=0.0)
+
+
+class Arr(Serializable):
+    x = SerializableProperty(default=None)
+
+
+class Day(Persistable):
+    trials = SerializableProperty(default=None)
+    meta = SerializableProperty(default=None)
+    a = SerializableProperty(default=None)
+    b = SerializableProperty(default=None)
+
+
+def _trials(n: int, start: int = 0) -> list[Trial]:
+    return [Trial(n=i, score=i / 2) for i in range(start, start + n)]
+
+
+def _ns(items: list[Trial]) -> list[int]:
+    return [t.n for t in items]
+
+
+def test_a_row_of_a_table_inside_a_dict_given_a_value_its_column_cannot_hold(tmp_path: Path) -> None:
+    path = Day(meta={"trials": _trials(10)}).save(tmp_path / "day")
+    with Day(path, mode="r+") as day:
+        day.meta["trials"][0].score = "zero"
+    back = Day.load(path).meta["trials"]
+    assert _ns(back) == list(range(10)) and back[0].score == "zero" and back[1].score == 0.5
+
+
+def test_a_row_of_a_table_inside_a_nested_list_given_another_kind(tmp_path: Path) -> None:
+    path = Day(meta=[_trials(9), "x"]).save(tmp_path / "day")
+    with Day(path, mode="r+") as day:
+        day.meta[0][3].score = "three"
+        day.meta[0][4].n = 4.5
+    back = Day.load(path).meta[0]
+    assert back[3].score == "three" and back[4].n == 4.5 and _ns(back)[:3] == [0, 1, 2]
+
+
+@pytest.mark.parametrize("change", ["append", "setitem", "pop", "extend", "sort"])
+def test_changes_to_a_table_inside_a_dict_reach_the_file(tmp_path: Path, change: str) -> None:
+    path = Day(meta={"trials": _trials(10), "k": 1}).save(tmp_path / "day")
+    expected = _trials(10)
+    with Day(path, mode="r+") as day:
+        for items in (day.meta["trials"], expected):
+            if change == "append":
+                items.append(Trial(n=99))
+            elif change == "setitem":
+                items[2] = Trial(n=77)
+            elif change == "pop":
+                items.pop(0)
+            elif change == "extend":
+                items.extend(_trials(3, 50))
+            else:
+                items.sort(key=lambda t: -t.n)
+    assert _ns(Day.load(path).meta["trials"]) == _ns(expected)
+    with Day(path, mode="r+") as day:  # and again, on what the first change wrote
+        day.meta["trials"].append(Trial(n=100))
+    assert _ns(Day.load(path).meta["trials"]) == [*_ns(expected), 100]
+
+
+def test_two_lists_of_rows_swapped(tmp_path: Path) -> None:
+    path = Day(a=_trials(8), b=_trials(8, 100)).save(tmp_path / "day")
+    with Day(path, mode="r+") as day:
+        day.a, day.b = day.b, day.a
+        assert _ns(day.a) == list(range(100, 108)) and _ns(day.b) == list(range(8))
+    back = Day.load(path)
+    assert _ns(back.a) == list(range(100, 108)) and _ns(back.b) == list(range(8))
+    with Day(path, mode="r+") as day:
+        day.a[0].score = 1.25
+        day.b.append(Trial(n=8))
+    back = Day.load(path)
+    assert back.a[0].score == 1.25 and _ns(back.b) == list(range(9))
+
+
+def test_a_list_given_to_a_second_property_then_the_first_replaced(tmp_path: Path) -> None:
+    path = Day(a=_trials(8)).save(tmp_path / "day")
+    with Day(path, mode="r+") as day:
+        rows = day.a
+        day.b = rows
+        day.a = None
+        day.b[1].score = -1.0
+    back = Day.load(path)
+    assert back.a is None and _ns(back.b) == list(range(8)) and back.b[1].score == -1.0
+
+
+class Holder(Serializable):
+    runs = SerializableProperty(default=None)
+
+
+class Box(Persistable):
+    items = SerializableProperty(default=None)
+
+
+def test_inner_rows_after_the_outer_list_was_written_anew(tmp_path: Path) -> None:
+    path = Box(items=[Holder(runs=_trials(8, 10 * i)) for i in range(3)]).save(tmp_path / "box")
+    with Box(path, mode="r+") as box:
+        box.items.reverse()
+        box.items[0].runs.append(Trial(n=1000))
+        box.items[1].runs[0].score = 9.0
+    back = Box.load(path).items
+    assert _ns(back[0].runs) == [*range(20, 28), 1000]
+    assert back[1].runs[0].score == 9.0 and _ns(back[2].runs) == list(range(8))
+
+
+def test_an_item_stored_twice_stays_one_after_a_change_in_place(tmp_path: Path) -> None:
+    s = [1, 2]
+    path = Day(a=[s, s, "x"]).save(tmp_path / "day")
+    with Day(path, mode="r+") as day:
+        day.a[0].append(3)
+    back = Day.load(path)
+    assert back.a[0] == [1, 2, 3] and back.a[0] is back.a[1]
+    with h5py.File(path, "r") as f:
+        assert f["root/a/0"].id == f["root/a/1"].id  # still one dataset, linked twice
+
+
+@pytest.mark.parametrize(
+    "value",
+    [np.int64(1000), np.float64(1 / 3), np.arange(3, dtype=np.int64) * 1000, np.array([1 / 3, 2.0])],
+    ids=["int64", "float64", "int-array", "float-array"],
+)
+def test_a_cell_keeps_a_value_wider_than_its_column(tmp_path: Path, value: object) -> None:
+    narrow = np.int8(1) if np.asarray(value).dtype.kind == "i" else np.float32(0.5)
+    if np.ndim(value):
+        items = [Arr(x=np.zeros(3, dtype=narrow.dtype)) for _ in range(8)]
+    else:
+        items = [Arr(x=narrow) for _ in range(8)]
+    path = Day(a=items).save(tmp_path / "day")
+    with Day(path, mode="r+") as day:
+        day.a[2].x = value
+    got = Day.load(path).a[2].x
+    assert np.asarray(got).dtype == np.asarray(value).dtype and np.array_equal(got, value)
+    assert Day.load(path).a[1].x.dtype == narrow.dtype
+
+
+_KILLED_APPEND = """
+import os, sys
+import h5py
+sys.path.insert(0, {root!r})
+from tests.test_edits_keep_data import Day, Trial
+
+setitem = h5py.AttributeManager.__setitem__
+
+def dying(self, name, value):  # the rows are written: die before the table's length is
+    if name == "__length__":
+        os.kill(os.getpid(), 9)
+    setitem(self, name, value)
+
+h5py.AttributeManager.__setitem__ = dying
+with Day({path!r}, mode="r+") as day:
+    day.a.extend([Trial(n=100 + i, score="s" * (i % 50)) for i in range(500)])
+"""
+
+
+def test_an_append_killed_half_way_leaves_a_table_that_takes_the_next(tmp_path: Path) -> None:
+    path = Day(a=[Trial(n=i, score=str(i)) for i in range(8)]).save(tmp_path / "day")
+    code = _KILLED_APPEND.format(root=str(Path(__file__).parent.parent), path=str(path))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
+    with pytest.warns(Warning, match="left open for writing"):
+        assert [t.score for t in Day.load(path).a] == [str(i) for i in range(8)]
+    for k in range(3):
+        with Day(path, mode="r+") as day:
+            day.a.extend([Trial(n=7, score="t" * (40 + k)) for _ in range(20)])
+        back = Day.load(path).a
+        assert len(back) == 8 + 20 * (k + 1) and back[-1].score == "t" * (40 + k)
+    with h5py.File(path, "r") as f:  # plain h5py reads every row of the column
+        assert len(f["root/a/score"].asstr()[:]) == len(back)
+
+
+def test_a_row_array_held_across_a_rewrite_as_groups_keeps_its_edits(tmp_path: Path) -> None:
+    items = [Arr(x=np.zeros(3)) for _ in range(8)]
+    path = Day(a=items).save(tmp_path / "day")
+    with Day(path, mode="r+") as day:
+        held = day.a[0].x
+        day.a[1].x = "not an array"  # the table cannot hold it: written anew as groups
+        held[0] = 5.0
+    back = Day.load(path).a
+    assert back[0].x.tolist() == [5.0, 0.0, 0.0] and back[1].x == "not an array"
+
+
+@pytest.mark.parametrize("n", [7, 8])
+def test_an_array_appended_to_a_list_of_objects_keeps_later_edits(tmp_path: Path, n: int) -> None:
+    path = Day(a=[Holder(runs=i) for i in range(n)]).save(tmp_path / "day")
+    mine = np.zeros(4)
+    with Day(path, mode="r+") as day:
+        day.a.append(mine)
+        mine[1] = 3.0
+    assert Day.load(path).a[-1].tolist() == [0.0, 3.0, 0.0, 0.0]
+
+
+def test_rows_past_the_length_of_a_table_are_dropped_not_overwritten(tmp_path: Path) -> None:
+    path = Day(a=[Trial(n=i, score=str(i)) for i in range(9)]).save(tmp_path / "day")
+    with Day(path, mode="r+") as day:
+        day.a.append(Trial(n=9, score="x"))  # the columns are chunked now
+    with h5py.File(path, "r+") as f:  # rows of an append that died before writing __length__
+        for name in ("n", "score"):
+            f["root/a"][name].resize(14, axis=0)
+        f["root/a/score"][10:] = ["junk"] * 4
+    with Day(path, mode="r+") as day:
+        assert len(day.a) == 10
+        day.a.append(Trial(n=10, score="y"))
+    with h5py.File(path, "r") as f:
+        assert f["root/a/score"].shape == (11,) and f["root/a/n"].shape == (11,)
+        assert list(f["root/a/score"].asstr()[-2:]) == ["x", "y"]
+    assert [t.score for t in Day.load(path).a][-3:] == ["8", "x", "y"]
