@@ -224,3 +224,31 @@ def test_rows_past_the_length_of_a_table_are_dropped_not_overwritten(tmp_path: P
         assert f["root/a/score"].shape == (11,) and f["root/a/n"].shape == (11,)
         assert list(f["root/a/score"].asstr()[-2:]) == ["x", "y"]
     assert [t.score for t in Day.load(path).a][-3:] == ["8", "x", "y"]
+
+
+def test_a_lazy_list_iterates_compares_and_copies_as_a_list(tmp_path: Path) -> None:
+    import copy
+    import pickle
+
+    path = Day(a=_trials(10), b=[1, "a", 2.0]).save(tmp_path / "day")
+    with Day(path, mode="r+") as day:
+        rows, plain = day.a, _trials(10)
+        for items in (rows, plain):  # list semantics: deleting while iterating ends early
+            seen = [t.n for t in items if (t.n != 2 or items.pop(0) is not None)]
+        assert _ns(rows) == _ns(plain) and seen == [0, 1, 2, 4, 5, 6, 7, 8, 9]
+        for items in (rows, plain):  # and items appended while iterating are reached
+            count = 0
+            for t in items:
+                count += 1
+                if count == 1:
+                    items.append(Trial(n=50))
+            assert count == 10
+        assert (day.b < [1, "b"]) is True and (day.b >= [1, "a"]) is True and ([0] < day.b) is True
+        with pytest.raises(TypeError):
+            day.b < 3  # noqa: B015
+    selfish: list[object] = [1, "x"]
+    selfish.append(selfish)
+    path = Day(b=selfish).save(tmp_path / "selfish")
+    with Day(path, mode="r") as day:
+        for twin in (copy.deepcopy(day.b), pickle.loads(pickle.dumps(day.b))):
+            assert type(twin) is list and twin[2] is twin and twin[:2] == [1, "x"]

@@ -333,11 +333,12 @@ class TableRows(Sequence[Any], LazyContainer):
         return ctx.session.detached_item(value, self._replaced)
 
     def __iter__(self) -> Iterator[Any]:
-        if self._plain is not None:
-            yield from self._plain
-            return
-        for i in range(len(self)):
+        # as a list's iterator: the length is asked at each step, so items appended while
+        # iterating are reached and items deleted end the loop early (never an IndexError)
+        i = 0
+        while i < len(self):
             yield self[i]
+            i += 1
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (list, TableRows)):
@@ -345,6 +346,23 @@ class TableRows(Sequence[Any], LazyContainer):
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]
+
+    def _ordered(self, other: Any, op: Any) -> Any:
+        if not isinstance(other, (list, TableRows)):
+            return NotImplemented
+        return op(list(self), list(other))
+
+    def __lt__(self, other: Any) -> Any:
+        return self._ordered(other, operator.lt)
+
+    def __le__(self, other: Any) -> Any:
+        return self._ordered(other, operator.le)
+
+    def __gt__(self, other: Any) -> Any:
+        return self._ordered(other, operator.gt)
+
+    def __ge__(self, other: Any) -> Any:
+        return self._ordered(other, operator.ge)
 
     def __add__(self, other: Any) -> list[Any]:
         if not isinstance(other, (list, TableRows)):
@@ -466,7 +484,12 @@ class TableRows(Sequence[Any], LazyContainer):
         return f"<{self._n} {what}, read when reached>"
 
     def __reduce__(self) -> Any:
-        return (list, (list(self),))  # the rows, never the open file
+        # the rows, never the open file; as list's own reduction, the items come after the
+        # list is memoized, so a list that holds itself pickles as one
+        return (list, (), None, iter(self))
 
     def __deepcopy__(self, memo: dict[int, Any]) -> list[Any]:
-        return copy.deepcopy(list(self), memo)
+        out: list[Any] = []
+        memo[id(self)] = out  # a list that holds itself: the copy holds the copy
+        out.extend(copy.deepcopy(item, memo) for item in self)
+        return out
