@@ -243,9 +243,9 @@ def test_a_lazy_list_iterates_compares_and_copies_as_a_list(tmp_path: Path) -> N
                 if count == 1:
                     items.append(Trial(n=50))
             assert count == 10
-        assert (day.b < [1, "b"]) is True and (day.b >= [1, "a"]) is True and ([0] < day.b) is True
+        assert (day.b < [1, "b"]) is True and (day.b >= [1, "a"]) is True and (day.b > [0]) is True
         with pytest.raises(TypeError):
-            day.b < 3  # noqa: B015
+            day.b < 3
     selfish: list[object] = [1, "x"]
     selfish.append(selfish)
     path = Day(b=selfish).save(tmp_path / "selfish")
