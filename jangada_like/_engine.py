@@ -21,7 +21,6 @@ import h5py
 import numpy as np
 
 from . import _h5
-from ._h5 import CLASS_ATTR, CONTAINER_ATTR, DATASET_ATTR, TYPES_ATTR, VERSION_ATTR, join
 from .codecs.base import AttrNode, Codec
 from .errors import (
     FileFormatError,
@@ -31,6 +30,7 @@ from .errors import (
     UnsupportedTypeError,
     add_note,
 )
+from .format import CLASS_ATTR, CONTAINER_ATTR, DATASET_ATTR, TYPES_ATTR, VERSION_ATTR, join
 from .partial import NotLoaded, Selection
 from .properties import Deferred
 from .registry import CodecRegistry, active_registry

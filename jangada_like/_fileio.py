@@ -14,21 +14,7 @@ import h5py
 import numpy as np
 
 from ._engine import MAX_DEPTH, SHALLOW_DEPTH, Context, walk
-from ._h5 import (
-    CLASS_ATTR,
-    DATASET_ATTR,
-    FORMAT_ATTR,
-    FORMAT_VERSION,
-    LIBRARY_ATTR,
-    ROOT,
-    VERSION_ATTR,
-    attr_names,
-    foreign_storage,
-    link_names,
-    read_attr,
-    str_attr,
-    write_attr,
-)
+from ._h5 import attr_names, foreign_storage, link_names, read_attr, str_attr, write_attr
 from ._incremental import file_stamp, incremental_possible, update_file
 from ._locking import FileLock, access_error, check_regular, check_timeout, lock_holders, system_errno
 from ._recovery import recover
@@ -50,6 +36,7 @@ from .errors import (
     NestingTooDeepError,
     add_note,
 )
+from .format import CLASS_ATTR, DATASET_ATTR, FORMAT_ATTR, FORMAT_VERSION, LIBRARY_ATTR, ROOT, VERSION_ATTR
 from .partial import NotLoaded, Selection
 from .registry import CodecRegistry, active_registry, default_registry
 from .serializable import Serializable, unknown_tag_hint

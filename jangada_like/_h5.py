@@ -1,4 +1,5 @@
-"""Small h5py helpers: reserved names, implied attribute tags, chunk shapes, dataset creation."""
+"""Small h5py helpers behind the door: implied attribute tags, chunk shapes, dataset creation
+(the format's names live in :mod:`jangada_like.format`)."""
 
 from __future__ import annotations
 
@@ -11,31 +12,13 @@ import h5py
 import numpy as np
 
 from .errors import DatasetTooLargeError, FileFormatError
-
-CLASS_ATTR = "__class__"
-CONTAINER_ATTR = "__container_type__"
-DATASET_ATTR = "__dataset_type__"
-TYPES_ATTR = "__attr_types__"
-VERSION_ATTR = "__class_version__"
-#: beside an enum member stored as attribute ``name``: ``__enum_value__<name>`` holds its value
-ENUM_VALUE_PREFIX = "__enum_value__"
-
-FORMAT_ATTR = "jangada_like_format"
-LIBRARY_ATTR = "jangada_like_version"
-#: 2: small arrays and sequences written by a save may be contiguous datasets (see docs/format.rst)
-FORMAT_VERSION = 2
-ROOT = "root"
-
-#: attributes larger than this many bytes go to datasets (HDF5 object headers stay small)
-ATTR_LIMIT = 64 * 1024
-#: chunk sizes chosen for growth along axis 0
-CHUNK_MIN_BYTES = 16 * 1024
-#: chunk size of datasets created with no rows (series that will grow by appends)
-EMPTY_CHUNK_BYTES = 256 * 1024
-CHUNK_MAX_BYTES = 4 * 1024 * 1024
-#: a save stores non-empty data smaller than this as a contiguous dataset (format 2): no chunk to
-#: fill, no chunk index; the first append converts it to a chunked, resizable one
-SMALL_BYTES = 16 * 1024
+from .format import (
+    CHUNK_MAX_BYTES,
+    CHUNK_MIN_BYTES,
+    EMPTY_CHUNK_BYTES,
+    PYTHON_ITEM_BYTES,
+    SMALL_BYTES,
+)
 
 _IMPLIED = {
     np.dtype("int64"): "int",
@@ -43,24 +26,6 @@ _IMPLIED = {
     np.dtype("complex128"): "complex",
     np.dtype("bool"): "bool",
 }
-
-
-def join(parent: str, name: str) -> str:
-    """Join an HDF5 group path and a member name."""
-    return f"/{name}" if parent == "/" else f"{parent}/{name}"
-
-
-def is_safe_name(key: object) -> bool:
-    """Whether ``key`` can be an HDF5 member name as it is (str, not reserved, no '/')."""
-    if not isinstance(key, str) or not key or key in (".", "..") or key.startswith("__"):
-        return False
-    if "/" in key or "\x00" in key:
-        return False
-    try:
-        key.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def implied_tag(raw: Any) -> str:
@@ -292,10 +257,6 @@ def refuse_virtual(node: Any, ctx: Any) -> None:
 #: A tiny hostile file can declare 10**18 elements, or 3e8 list items that compress to 40 KB:
 #: what a read would build is estimated up front and refused if it exceeds this budget.
 MEMORY_BUDGET: int | None = None
-
-#: The least one Python object built from a stored item costs (a list slot and a small int, float
-#: or str): the estimate for datasets that become lists, tables of objects and the like.
-PYTHON_ITEM_BYTES = 40
 
 
 def set_memory_budget(nbytes: int | None) -> None:

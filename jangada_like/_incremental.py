@@ -19,8 +19,9 @@ import numpy as np
 
 from ._compare import values_equal
 from ._engine import Context
-from ._h5 import CLASS_ATTR, FORMAT_ATTR, LIBRARY_ATTR, ROOT, read_all
+from ._h5 import read_all
 from ._version import __version__
+from .format import CLASS_ATTR, FORMAT_ATTR, LIBRARY_ATTR, ROOT
 from .partial import NotLoaded
 from .serializable import Serializable
 

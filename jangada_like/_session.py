@@ -35,12 +35,12 @@ from ._fileio import (
     quick_root,
     validate,
 )
-from ._h5 import ENUM_VALUE_PREFIX, ROOT, TYPES_ATTR, attr_names, is_safe_name, make_growable
+from ._h5 import attr_names, make_growable
 from ._locking import FileLock, access_error, check_regular, check_timeout, file_error, system_errno
 from ._optional import pandas_types
 from .codecs.base import AttrNode
 from .codecs.containers import KEYS_ATTR, NAMED_DICT_LIMIT
-from .codecs.items import ITEM_ATTR, _homogeneous
+from .codecs.items import _homogeneous
 from .codecs.tables import TableRows, column
 from .errors import (
     FileFormatError,
@@ -49,6 +49,7 @@ from .errors import (
     ReadOnlyError,
     SessionClosedError,
 )
+from .format import ENUM_VALUE_PREFIX, ITEM_ATTR, ROOT, TYPES_ATTR, is_safe_name
 from .proxy import ProxyDataset
 from .registry import CodecRegistry, active_registry
 from .serializable import Serializable

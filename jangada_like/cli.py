@@ -29,9 +29,9 @@ import h5py
 import numpy as np
 
 from ._fileio import compact
-from ._h5 import CLASS_ATTR, CONTAINER_ATTR, DATASET_ATTR, FORMAT_ATTR, LIBRARY_ATTR
 from ._untrusted import DEFAULT_MEMORY, DEFAULT_TIMEOUT, CheckLimits, check_file
 from .errors import UntrustedFileError
+from .format import CLASS_ATTR, CONTAINER_ATTR, DATASET_ATTR, FORMAT_ATTR, LIBRARY_ATTR
 
 __all__ = ["check", "main", "tree"]
 

@@ -77,7 +77,7 @@ def golden_run() -> GoldenRun:
 
 def main() -> None:
     """Write the golden file of the current format (earlier ones are kept as they were written)."""
-    from jangada_like._h5 import FORMAT_VERSION
+    from jangada_like.format import FORMAT_VERSION
 
     DATA.mkdir(exist_ok=True)
     target = DATA / f"format{FORMAT_VERSION}_run.hdf5"

@@ -238,7 +238,7 @@ def test_a_lazy_list_iterates_compares_and_copies_as_a_list(tmp_path: Path) -> N
         assert _ns(rows) == _ns(plain) and seen == [0, 1, 2, 4, 5, 6, 7, 8, 9]
         for items in (rows, plain):  # and items appended while iterating are reached
             count = 0
-            for t in items:
+            for _item in items:
                 count += 1
                 if count == 1:
                     items.append(Trial(n=50))

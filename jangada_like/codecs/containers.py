@@ -18,11 +18,12 @@ from typing import Any, ClassVar
 import h5py
 import numpy as np
 
-from .._h5 import CONTAINER_ATTR, check_readable, is_safe_name, write_attr
+from .._h5 import check_readable, write_attr
 from ..errors import FileFormatError
+from ..format import CONTAINER_ATTR, ITEM_ATTR, is_safe_name
 from ..readonly import ReadOnlyDict, ReadOnlyList, ReadOnlySet, plain_type
 from .base import AttrNode, Codec
-from .items import _ITEM_NAMES, _ITEM_TYPES, ITEM_ATTR, _homogeneous
+from .items import _ITEM_NAMES, _ITEM_TYPES, _homogeneous
 from .tables import TableRows, is_property, read_table, table_columns, write_table
 
 KEYS_ATTR = "__keys__"

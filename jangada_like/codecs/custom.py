@@ -16,8 +16,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .._h5 import DATASET_ATTR
 from ..errors import UnsupportedTypeError
+from ..format import DATASET_ATTR
 from .base import AttrNode, Codec
 from .numpy_ import read, write_array
 

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import h5py
 import numpy as np
 
-ITEM_ATTR = "__item_type__"
+from ..format import STR_DTYPE
 
 _ITEM_TYPES: dict[type, tuple[str, Any]] = {
     bool: ("bool", np.bool_),
     int: ("int", np.int64),
     float: ("float", np.float64),
     complex: ("complex", np.complex128),
-    str: ("str", h5py.string_dtype()),
+    str: ("str", STR_DTYPE),
 }
 _ITEM_NAMES = {name for name, _ in _ITEM_TYPES.values()}
 

@@ -12,8 +12,9 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .._h5 import CLASS_ATTR, CONTAINER_ATTR, VERSION_ATTR, str_attr
+from .._h5 import str_attr
 from ..errors import FileFormatError, FormatVersionError, UnknownClassError, UnknownClassWarning
+from ..format import CLASS_ATTR, CONTAINER_ATTR, VERSION_ATTR
 from ..generic import GenericRecord
 from ..proxy import ProxyDataset
 from ..serializable import Serializable, unknown_tag_hint

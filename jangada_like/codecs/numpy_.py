@@ -15,8 +15,9 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .._h5 import DATASET_ATTR, attr_or_none, create_dataset, read_all, write_attr
+from .._h5 import attr_or_none, create_dataset, read_all, write_attr
 from ..errors import FileFormatError, UnsupportedTypeError
+from ..format import DATASET_ATTR
 from .base import AttrNode, Codec
 
 DTYPE_ATTR = "__numpy_dtype__"

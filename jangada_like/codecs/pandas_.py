@@ -19,8 +19,8 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from .._h5 import CONTAINER_ATTR, DATASET_ATTR
 from ..errors import FileFormatError, UnsupportedTypeError
+from ..format import CONTAINER_ATTR, DATASET_ATTR
 from .base import AttrNode, Codec
 from .frames import FrameProxy
 from .numpy_ import read, write_array

@@ -23,8 +23,8 @@ from typing import Any, ClassVar
 import h5py
 import numpy as np
 
-from .._h5 import ATTR_LIMIT
 from ..errors import FileFormatError
+from ..format import ATTR_LIMIT
 from .base import AttrNode, Codec
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .._h5 import ENUM_VALUE_PREFIX, write_attr
+from .._h5 import write_attr
 from ..errors import (
     FileFormatError,
     UnknownClassError,
@@ -28,6 +28,7 @@ from ..errors import (
     UnstableTagWarning,
     UnsupportedTypeError,
 )
+from ..format import ENUM_VALUE_PREFIX
 from ..generic import UnknownEnumMember
 from ..serializable import outside_stacklevel
 from .base import AttrNode, Codec

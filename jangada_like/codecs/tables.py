@@ -23,13 +23,14 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .._h5 import CLASS_ATTR, CONTAINER_ATTR, PYTHON_ITEM_BYTES, check_items, str_attr, write_attr
+from .._h5 import check_items, str_attr, write_attr
 from ..errors import FileFormatError, FormatVersionError, ProxyClosedError, ReadOnlyError, SessionClosedError
+from ..format import CLASS_ATTR, CONTAINER_ATTR, ITEM_ATTR, PYTHON_ITEM_BYTES
 from ..generic import make_record
 from ..partial import NotLoaded
 from ..readonly import LazyContainer
 from ..serializable import Serializable, tag_to_write
-from .items import ITEM_ATTR, _homogeneous
+from .items import _homogeneous
 
 TABLE_MIN = 8
 ROW_LIMIT = 4096
