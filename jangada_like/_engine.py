@@ -15,13 +15,16 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterator
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import h5py
 import numpy as np
 
 from . import _h5
 from .codecs.base import AttrNode, Codec
+
+if TYPE_CHECKING:
+    from .door import Door
 from .errors import (
     FileFormatError,
     JangadaError,
@@ -355,6 +358,94 @@ class Context:
             self._tag_maps[self.path_of(obj)] = mapping
         self._pending_tags.clear()
 
+    # -- the door (jangada_like.door.Door): what codecs ask of the file -------------------------
+
+    def is_group(self, node: Any) -> bool:
+        """Whether ``node`` is a group."""
+        return isinstance(node, h5py.Group)
+
+    def is_dataset(self, node: Any) -> bool:
+        """Whether ``node`` is a dataset."""
+        return isinstance(node, h5py.Dataset)
+
+    def in_this_file(self, node: Any) -> bool:
+        """Whether ``node`` (a still open handle) lives in the file being written."""
+        return bool(node.id.valid) and node.file.id == self.file.id
+
+    def attr(self, node: Any, name: str, default: Any = None) -> Any:
+        """The raw value of attribute ``name`` of ``node``, or ``default``."""
+        if isinstance(node, h5py.Group):
+            return self.attrs_of(node).get(name, default)
+        value = _h5.attr_or_none(node, name)
+        return default if value is None else value
+
+    def str_attr(self, node: Any, name: str, default: str | None = None) -> str:
+        """A string attribute; missing (without ``default``) or of another type: a format error."""
+        return _h5.str_attr(node, name, self, default)
+
+    def check_readable(self, node: Any, *, python_items: bool = False) -> None:
+        """Refuse an eager read of ``node`` beyond the memory budget."""
+        _h5.check_readable(node, self, python_items=python_items)
+
+    def check_items(self, count: int, per_item: int, what: str, where: str) -> None:
+        """Refuse to build ``count`` Python values of ``per_item`` bytes beyond the budget."""
+        _h5.check_items(count, per_item, what, where, self)
+
+    def read(self, node: Any, selection: Any = ()) -> Any:
+        """``node[selection]``, checked against the budget when the whole of it is read."""
+        if selection == ():
+            _h5.check_readable(node, self)
+        return node[selection]
+
+    def read_all(self, node: Any) -> np.ndarray:
+        """The whole dataset as an array, by the fastest way the layout allows."""
+        _h5.check_readable(node, self)
+        return _h5.read_all(node)
+
+    def read_str(self, node: Any, selection: Any = ()) -> Any:
+        """The strings of ``node[selection]`` decoded as ``str``."""
+        if selection == ():
+            _h5.check_readable(node, self, python_items=True)
+        return node.asstr()[selection]
+
+    def string_info(self, dtype: np.dtype[Any]) -> Any:
+        """Whether ``dtype`` is an HDF5 string type (its encoding and length), else ``None``."""
+        return h5py.check_string_dtype(dtype)
+
+    def set_attr(self, node: Any, name: str, value: Any) -> None:
+        """Write one attribute as it is (format bookkeeping: no tag recorded)."""
+        _h5.write_attr(node, name, value)
+
+    def empty(self) -> Any:
+        """The value of an attribute with no data (how ``None`` is stored)."""
+        return h5py.Empty("f")
+
+    def new_group(self, parent: Any, name: str) -> Any:
+        """Create an untagged group."""
+        group = parent.create_group(name)
+        group._jl_path = join(self.path_of(parent), name)
+        return group
+
+    def new_dataset(self, parent: Any, name: str, data: Any, **options: Any) -> Any:
+        """Create a dataset as h5py's ``create_dataset`` would (a table column, say)."""
+        return parent.create_dataset(name, data=data, **options)
+
+    def link(self, parent: Any, name: str, node: Any) -> None:
+        """Make ``parent[name]`` a hard link to ``node``."""
+        parent[name] = node
+
+    def write(self, node: Any, selection: Any, data: Any) -> None:
+        """``node[selection] = data``."""
+        node[selection] = data
+
+    def resize(self, node: Any, size: int, axis: int = 0) -> None:
+        """Resize ``node`` along ``axis``."""
+        node.resize(size, axis=axis)
+
+    def make_growable(self, node: Any, dtype: Any = None, rows: int | None = None) -> Any:
+        """``node`` as a chunked dataset resizable along axis 0 (see ``_h5.make_growable``)."""
+        return _h5.make_growable(node, dtype, rows)
+
     # -- reading ---------------------------------------------------------------------------------
 
     def tag_map(self, obj: h5py.HLObject) -> dict[str, str]:
@@ -605,3 +696,9 @@ class Context:
             else:
                 self.session.attach_row(obj, path, *row)
         return obj
+
+
+if TYPE_CHECKING:  # mypy proves the context implements every member of the door
+
+    def _door_check(ctx: Context) -> Door:
+        return ctx

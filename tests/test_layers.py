@@ -167,3 +167,15 @@ def test_the_layering_test_sees_imports() -> None:
     # TYPE_CHECKING imports are left out: codecs.base names the engine only for type checkers
     assert not any(n == "jangada_like._engine" for n, _l, _late in edges["jangada_like.codecs.base"])
     assert "from .._engine import Context" in (PACKAGE / "codecs" / "base.py").read_text(encoding="utf-8")
+
+
+def test_the_engine_context_is_a_door() -> None:
+    """Every member the Door protocol names exists on the engine's context (mypy checks the
+    signatures: ``_door_check`` below assigns a Context to a Door)."""
+    import h5py
+
+    from jangada_like._engine import Context
+    from jangada_like.door import Door
+
+    with h5py.File("door-check.h5", "w", driver="core", backing_store=False) as f:
+        assert isinstance(Context(f), Door)
