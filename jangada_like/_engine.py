@@ -44,6 +44,11 @@ __all__ = ["MAX_DEPTH", "Context", "walk"]
 T = TypeVar("T")
 
 
+def _whole(selection: Any) -> bool:
+    """Whether a selection reads a whole dataset (``()`` or ``...``)."""
+    return selection is Ellipsis or (type(selection) is tuple and not selection)
+
+
 def _short(path: str) -> str:
     """An HDF5 path short enough for a message (deep trees have very long ones)."""
     return path if len(path) <= 160 else f"{path[:70]}/…({path.count('/')} levels)…/{path[-70:]}"
@@ -393,7 +398,7 @@ class Context:
 
     def read(self, node: Any, selection: Any = ()) -> Any:
         """``node[selection]``, checked against the budget when the whole of it is read."""
-        if selection == ():
+        if _whole(selection):
             _h5.check_readable(node, self)
         return node[selection]
 
@@ -404,7 +409,7 @@ class Context:
 
     def read_str(self, node: Any, selection: Any = ()) -> Any:
         """The strings of ``node[selection]`` decoded as ``str``."""
-        if selection == ():
+        if _whole(selection):
             _h5.check_readable(node, self, python_items=True)
         return node.asstr()[selection]
 
@@ -445,6 +450,25 @@ class Context:
     def make_growable(self, node: Any, dtype: Any = None, rows: int | None = None) -> Any:
         """``node`` as a chunked dataset resizable along axis 0 (see ``_h5.make_growable``)."""
         return _h5.make_growable(node, dtype, rows)
+
+    # -- added for containers/tables --
+
+    def node_at(self, path: str) -> Any:
+        """The group or dataset at ``path`` of the file (a path this walk has seen)."""
+        node = self.file[path]
+        node._jl_path = path
+        return node
+
+    def is_open(self, node: Any) -> bool:
+        """Whether the handle ``node`` can still be read (its file is open)."""
+        return bool(node.id.valid)
+
+    def reader(self) -> Context:
+        """A door reading the same file outside any session: values are read whole (no
+        proxies) and attached to nothing (items of a list whose place was given another value)."""
+        reader = Context(self.file, registry=self.registry, file_name=self.file_name)
+        reader.prop = self.prop
+        return reader
 
     # -- reading ---------------------------------------------------------------------------------
 

@@ -261,3 +261,22 @@ class Door(Protocol):
     def make_growable(self, node: Dataset, dtype: Any = None, rows: int | None = None) -> Dataset:
         """``node`` as a chunked dataset resizable along axis 0 (see ``_h5.make_growable``)."""
         ...
+
+    # -- added for containers/tables --
+
+    def links_of(self, group: Group) -> set[str]:
+        """The link names of ``group``, listed once per walk."""
+        ...
+
+    def node_at(self, path: str) -> Any:
+        """The group or dataset at ``path`` of the file (a path this walk has seen)."""
+        ...
+
+    def is_open(self, node: Any) -> bool:
+        """Whether the handle ``node`` can still be read (its file is open)."""
+        ...
+
+    def reader(self) -> Door:
+        """A door reading the same file outside any session: values are read whole (no
+        proxies) and attached to nothing (items of a list whose place was given another value)."""
+        ...

@@ -30,11 +30,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import h5py
 import numpy as np
 
+from ..door import Dataset, Group
+
 if TYPE_CHECKING:
-    from .._engine import Context
+    from ..door import Door
 
 __all__ = ["AttrNode", "Codec", "Node"]
 
@@ -43,7 +44,7 @@ __all__ = ["AttrNode", "Codec", "Node"]
 class AttrNode:
     """An attribute seen as a node: the object holding it, its name and its raw value."""
 
-    parent: h5py.HLObject
+    parent: Group | Dataset
     name: str
     value: Any
 
@@ -53,7 +54,8 @@ class AttrNode:
         return f"{self.parent.name}@{self.name}"
 
 
-Node = AttrNode | h5py.Dataset | h5py.Group
+#: what a codec reads: an attribute, a dataset or a group
+Node = AttrNode | Dataset | Group
 
 
 class Codec:
@@ -75,11 +77,11 @@ class Codec:
         """Predicate lookup, tried after exact type and MRO; ``False`` by default."""
         return False
 
-    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Context) -> None:
+    def encode(self, value: Any, parent: Group, name: str, ctx: Door) -> None:
         """Write ``value`` as ``parent[name]`` (attribute, dataset or group)."""
         raise NotImplementedError(f"{type(self).__name__} does not encode")  # pragma: no cover
 
-    def decode(self, node: Any, ctx: Context) -> Any:
+    def decode(self, node: Any, ctx: Door) -> Any:
         """Read the value stored at ``node``."""
         raise NotImplementedError(f"{type(self).__name__} does not decode")  # pragma: no cover
 

@@ -15,12 +15,11 @@ import threading
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-import h5py
 import numpy as np
 
-from .._h5 import check_readable, write_attr
+from ..door import Dataset, Door, Group
 from ..errors import FileFormatError
-from ..format import CONTAINER_ATTR, ITEM_ATTR, is_safe_name
+from ..format import CONTAINER_ATTR, ITEM_ATTR, STR_DTYPE, is_safe_name
 from ..readonly import ReadOnlyDict, ReadOnlyList, ReadOnlySet, plain_type
 from .base import AttrNode, Codec
 from .items import _ITEM_NAMES, _ITEM_TYPES, _homogeneous
@@ -71,7 +70,7 @@ class SequenceCodec(Codec):
     def children(self, value: Any) -> Any:
         return () if _kind_of(value) is not None else value
 
-    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+    def encode(self, value: Any, parent: Group, name: str, ctx: Door) -> None:
         tag = plain_type(type(value)).__name__
         items = value if tag == "list" else list(value)
         spec = _kind_of(value)
@@ -83,7 +82,7 @@ class SequenceCodec(Codec):
         if spec is not None:
             item_name, dtype = spec
             dset = ctx.create_dataset(parent, name, np.array(items, dtype=dtype), tag)
-            write_attr(dset, ITEM_ATTR, item_name)
+            ctx.set_attr(dset, ITEM_ATTR, item_name)
             ctx.remember(value, dset)
             return
         group = ctx.create_group(parent, name, CONTAINER_ATTR, tag)
@@ -91,18 +90,18 @@ class SequenceCodec(Codec):
         for index, item in enumerate(items):
             ctx.encode(item, group, str(index))
 
-    def decode(self, node: Any, ctx: Any) -> Any:
+    def decode(self, node: Any, ctx: Door) -> Any:
         tag = ctx.node_tag(node)
-        if tag == "object.table" and isinstance(node, h5py.Group):
+        if tag == "object.table" and ctx.is_group(node):
             return read_table(node, ctx)
         kind = self._types.get(tag, list)
         read_only = ctx.read_only and kind in self._read_only
-        if isinstance(node, h5py.Dataset):
+        if ctx.is_dataset(node):
             items = _read_items(node, ctx)
             if read_only:  # a read-only session: in-place changes would never reach the file
                 return self._read_only[kind](items, where=(ctx.file_name, node.name))
             return items if kind is list else kind(items)
-        if not isinstance(node, h5py.Group):
+        if not ctx.is_group(node):
             raise ctx.error(FileFormatError, f"expected a group or dataset for tag {tag!r}")
         session = ctx.session
         if kind is list and session is not None and ctx.selection is None and is_property(node, ctx):
@@ -127,7 +126,7 @@ class SequenceCodec(Codec):
         return self._read_only[kind](items, where=(ctx.file_name, node.name)) if read_only else kind(items)
 
 
-def _numeric_order(names: list[str], node: h5py.Group, ctx: Any) -> list[str]:
+def _numeric_order(names: list[str], node: Group, ctx: Door) -> list[str]:
     try:
         indices = sorted(int(n) for n in names if n.isdigit() and n.isascii())
     except ValueError:
@@ -138,18 +137,18 @@ def _numeric_order(names: list[str], node: h5py.Group, ctx: Any) -> list[str]:
     return [str(i) for i in indices]
 
 
-def _read_items(dset: h5py.Dataset, ctx: Any) -> list[Any]:
-    item = dset.attrs.get(ITEM_ATTR)
+def _read_items(dset: Dataset, ctx: Door) -> list[Any]:
+    item = ctx.attr(dset, ITEM_ATTR)
     if item not in _ITEM_NAMES or dset.ndim != 1:
         msg = f"a sequence dataset needs 1-D data and {ITEM_ATTR} in {sorted(_ITEM_NAMES)}, "
         msg += f"found shape {dset.shape} and {item!r:.40}"
         raise ctx.error(FileFormatError, msg, dset.name)
-    check_readable(dset, ctx, python_items=True)
+    ctx.check_readable(dset, python_items=True)
     if item == "str":
-        if h5py.check_string_dtype(dset.dtype) is None:
+        if ctx.string_info(dset.dtype) is None:
             raise ctx.error(FileFormatError, "a str sequence must be a string dataset", dset.name)
-        return list(dset.asstr()[()])
-    raw = dset[()]
+        return list(ctx.read_str(dset))
+    raw = ctx.read(dset)
     pytype = {"bool": bool, "int": int, "float": float, "complex": complex}[item]
     if not np.can_cast(raw.dtype, np.dtype(_ITEM_TYPES[pytype][1]), "same_kind"):
         raise ctx.error(FileFormatError, f"{item} items stored as {raw.dtype}", dset.name)
@@ -180,13 +179,13 @@ class DictCodec(Codec):
         scalar_keys, scalar_values = _kind_of(keys) is not None, _kind_of(values) is not None
         return [*([] if scalar_keys else keys), *([] if scalar_values else values)]
 
-    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+    def encode(self, value: Any, parent: Group, name: str, ctx: Door) -> None:
         keys = list(value)
         if len(keys) <= NAMED_DICT_LIMIT and all(is_safe_name(k) for k in keys):
             group = ctx.create_group(parent, name, CONTAINER_ATTR, "dict")
             ctx.remember(value, group)
             if len(keys) > 1:
-                group.attrs[KEYS_ATTR] = np.array(keys, dtype=h5py.string_dtype())
+                ctx.set_attr(group, KEYS_ATTR, np.array(keys, dtype=STR_DTYPE))
             for key in keys:
                 ctx.encode(value[key], group, key)
             return
@@ -196,8 +195,8 @@ class DictCodec(Codec):
         ctx.encode(keys, group, "keys")
         ctx.encode(values, group, "values")
 
-    def decode(self, node: Any, ctx: Any) -> Any:
-        if not isinstance(node, h5py.Group):
+    def decode(self, node: Any, ctx: Door) -> Any:
+        if not ctx.is_group(node):
             path = node.path if isinstance(node, AttrNode) else node.name
             raise ctx.error(FileFormatError, "expected a group for a dict", path)
         out: dict[Any, Any] = ReadOnlyDict(where=(ctx.file_name, node.name)) if ctx.read_only else {}
@@ -220,9 +219,9 @@ class DictCodec(Codec):
         return out
 
 
-def _key_order(group: h5py.Group, ctx: Any) -> list[str]:
+def _key_order(group: Group, ctx: Door) -> list[str]:
     names = ctx.member_names(group)
-    stored = group.attrs.get(KEYS_ATTR)
+    stored = ctx.attr(group, KEYS_ATTR)
     if stored is None:
         return names
     keys = [k.decode("utf-8") if isinstance(k, bytes) else k for k in np.asarray(stored).tolist()]

@@ -9,10 +9,9 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-import h5py
 import numpy as np
 
-from .._h5 import str_attr
+from ..door import Door, Group
 from ..errors import FileFormatError, FormatVersionError, UnknownClassError, UnknownClassWarning
 from ..format import CLASS_ATTR, CONTAINER_ATTR, VERSION_ATTR
 from ..generic import GenericRecord
@@ -29,20 +28,20 @@ class ObjectCodec(Codec):
     def children(self, value: Any) -> Any:
         return [getattr(value, k) for k in type(value).copiable_properties]
 
-    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+    def encode(self, value: Any, parent: Group, name: str, ctx: Door) -> None:
         ctx.encode_object(value, parent, name)
 
-    def decode(self, node: Any, ctx: Any) -> Any:
-        if not isinstance(node, h5py.Group):
+    def decode(self, node: Any, ctx: Door) -> Any:
+        if not ctx.is_group(node):
             raise ctx.error(FileFormatError, "an object must be a group", getattr(node, "path", None))
-        tag = str_attr(node, CLASS_ATTR, ctx)
+        tag = ctx.str_attr(node, CLASS_ATTR)
         cls: Any = Serializable.class_for_tag(tag)
         if cls is None:
             return _unknown(tag, node, ctx)
         return ctx.decode_object(node, cls, version=stored_version(node, cls, ctx))
 
 
-def stored_version(node: h5py.Group, cls: Any, ctx: Any) -> int:
+def stored_version(node: Group, cls: Any, ctx: Door) -> int:
     """The class version ``node`` was written with; newer than ``cls`` knows is an error."""
     raw = ctx.attrs_of(node).get(VERSION_ATTR, 1)
     if not isinstance(raw, (int, np.integer)) or raw < 1:
@@ -55,7 +54,7 @@ def stored_version(node: h5py.Group, cls: Any, ctx: Any) -> int:
     return int(raw)
 
 
-def _unknown(tag: str, node: h5py.Group, ctx: Any) -> GenericRecord:
+def _unknown(tag: str, node: Group, ctx: Door) -> GenericRecord:
     if ctx.strict:
         msg = f"class {tag!r} is not registered: {unknown_tag_hint(tag)}"
         raise ctx.error(UnknownClassError, msg, node.name)
@@ -78,14 +77,14 @@ class RecordCodec(Codec):
     def children(self, value: Any) -> Any:
         return list(value.data.values())
 
-    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+    def encode(self, value: Any, parent: Group, name: str, ctx: Door) -> None:
         group = ctx.create_group(parent, name, CONTAINER_ATTR, "dict")
-        group.attrs[CLASS_ATTR] = value.class_name
+        ctx.set_attr(group, CLASS_ATTR, value.class_name)
         ctx.remember(value, group)
         for key, item in value.data.items():
             ctx.encode(item, group, key)
 
-    def decode(self, node: Any, ctx: Any) -> Any:  # pragma: no cover - records read as objects
+    def decode(self, node: Any, ctx: Door) -> Any:  # pragma: no cover - records read as objects
         raise ctx.error(FileFormatError, "generic records are read through their class tag")
 
 
@@ -95,15 +94,15 @@ class ProxyCodec(Codec):
     tag = "proxy"
     types = (ProxyDataset,)
 
-    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+    def encode(self, value: Any, parent: Group, name: str, ctx: Door) -> None:
         source = getattr(value._source, "file", None)
-        if source is not None and source.id == ctx.file.id and value._dset.id.valid:
-            parent[name] = value._dset  # same file: a hard link, no data copied
-            ctx.remember(value, parent[name])
+        if source is not None and ctx.in_this_file(value._dset):
+            ctx.link(parent, name, value._dset)  # same file: a hard link, no data copied
+            ctx.remember(value, ctx.child(parent, name))
             return
         ctx.encode(value[()], parent, name)
 
-    def decode(self, node: Any, ctx: Any) -> Any:  # pragma: no cover - never written as a tag
+    def decode(self, node: Any, ctx: Door) -> Any:  # pragma: no cover - never written as a tag
         raise ctx.error(FileFormatError, "proxies are never stored as such")
 
 
@@ -118,10 +117,10 @@ class TableRowsCodec(Codec):
     def children(self, value: Any) -> Any:
         return list(value)
 
-    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+    def encode(self, value: Any, parent: Group, name: str, ctx: Door) -> None:
         ctx.encode(list(value), parent, name)
 
-    def decode(self, node: Any, ctx: Any) -> Any:  # pragma: no cover - never written as a tag
+    def decode(self, node: Any, ctx: Door) -> Any:  # pragma: no cover - never written as a tag
         raise ctx.error(FileFormatError, "table rows are stored as lists")
 
 

@@ -20,12 +20,11 @@ import operator
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import h5py
 import numpy as np
 
-from .._h5 import check_items, str_attr, write_attr
+from ..door import Dataset, Door, Group
 from ..errors import FileFormatError, FormatVersionError, ProxyClosedError, ReadOnlyError, SessionClosedError
-from ..format import CLASS_ATTR, CONTAINER_ATTR, ITEM_ATTR, PYTHON_ITEM_BYTES
+from ..format import CLASS_ATTR, CONTAINER_ATTR, DATASET_ATTR, ITEM_ATTR, PYTHON_ITEM_BYTES, STR_DTYPE
 from ..generic import make_record
 from ..partial import NotLoaded
 from ..readonly import LazyContainer
@@ -73,7 +72,7 @@ def column(
     return None
 
 
-def table_columns(items: list[Any], ctx: Any) -> dict[str, tuple[str, np.ndarray]] | None:
+def table_columns(items: list[Any], ctx: Door) -> dict[str, tuple[str, np.ndarray]] | None:
     """The columns of ``items`` stored as an object table, or ``None`` if they do not fit."""
     if len(items) < TABLE_MIN or not isinstance(items[0], Serializable):
         return None
@@ -92,24 +91,24 @@ def table_columns(items: list[Any], ctx: Any) -> dict[str, tuple[str, np.ndarray
 
 
 def write_table(
-    items: list[Any], columns: dict[str, tuple[str, np.ndarray]], parent: h5py.Group, name: str, ctx: Any
-) -> h5py.Group:
+    items: list[Any], columns: dict[str, tuple[str, np.ndarray]], parent: Group, name: str, ctx: Door
+) -> Group:
     cls = type(items[0])
     group = ctx.create_group(parent, name, CONTAINER_ATTR, "object.table")
-    write_attr(group, "__item_class__", tag_to_write(cls))
-    write_attr(group, "__item_class_version__", np.int64(cls.__jangada_version__))
-    write_attr(group, "__length__", np.int64(len(items)))
+    ctx.set_attr(group, "__item_class__", tag_to_write(cls))
+    ctx.set_attr(group, "__item_class_version__", np.int64(cls.__jangada_version__))
+    ctx.set_attr(group, "__length__", np.int64(len(items)))
     for key, (item_type, data) in columns.items():
         if item_type == "str":
-            dset = group.create_dataset(key, data=data.astype(h5py.string_dtype()))
+            dset = ctx.new_dataset(group, key, data.astype(STR_DTYPE))
         else:
-            dset = group.create_dataset(key, data=data)
-        write_attr(dset, "__dataset_type__", "column")
-        write_attr(dset, ITEM_ATTR, item_type)
+            dset = ctx.new_dataset(group, key, data)
+        ctx.set_attr(dset, DATASET_ATTR, "column")
+        ctx.set_attr(dset, ITEM_ATTR, item_type)
     return group
 
 
-def _check_rows(dset: h5py.Dataset, n: int, ctx: Any) -> Any:
+def _check_rows(dset: Dataset, n: int, ctx: Door) -> Any:
     """The selection of the table's ``n`` rows in a column.  A column longer than the table holds
     the rows of an append that did not finish (``__length__`` is written last): they are not
     part of the table."""
@@ -118,14 +117,14 @@ def _check_rows(dset: h5py.Dataset, n: int, ctx: Any) -> Any:
     return () if dset.shape[0] == n else slice(0, n)
 
 
-def _values(dset: h5py.Dataset, n: int, ctx: Any) -> list[Any]:
-    item = dset.attrs.get(ITEM_ATTR)
+def _values(dset: Dataset, n: int, ctx: Door) -> list[Any]:
+    item = ctx.attr(dset, ITEM_ATTR)
     rows = _check_rows(dset, n, ctx)
     if item == "none":
         return [None] * n
     if item == "str":
-        return list(dset.asstr()[rows])
-    data = dset[rows]
+        return list(ctx.read_str(dset, rows))
+    data = ctx.read(dset, rows)
     if item in ("int", "float", "bool", "complex"):
         if data.ndim != 1 or data.dtype.kind not in "biufc":
             raise ctx.error(FileFormatError, f"{item} column stored as {data.dtype}", dset.name)
@@ -135,21 +134,21 @@ def _values(dset: h5py.Dataset, n: int, ctx: Any) -> list[Any]:
     raise ctx.error(FileFormatError, f"unknown column item type {item!r:.40}", dset.name)
 
 
-def read_table(group: h5py.Group, ctx: Any) -> list[Any]:
+def read_table(group: Group, ctx: Door) -> list[Any]:
     """Rebuild the list of objects of an object table."""
 
-    tag = str_attr(group, "__item_class__", ctx)
+    tag = ctx.str_attr(group, "__item_class__")
     cls: Any = Serializable.class_for_tag(tag)
     try:
-        n = int(group.attrs["__length__"])
-        version = int(group.attrs.get("__item_class_version__", 1))
+        n = int(ctx.attr(group, "__length__"))
+        version = int(ctx.attr(group, "__item_class_version__", 1))
     except (KeyError, TypeError, ValueError):
         raise ctx.error(FileFormatError, "an object table needs integer __length__", group.name) from None
     if n < 0 or n > 2**40:
         raise ctx.error(FileFormatError, f"bad table length {n}", group.name)
     # every row becomes an object with a value per column: refuse a length no memory can hold
-    columns_count = len(group)
-    check_items(n, PYTHON_ITEM_BYTES * (4 + columns_count), "an object table", group.name, ctx)
+    columns_count = len(ctx.links_of(group))
+    ctx.check_items(n, PYTHON_ITEM_BYTES * (4 + columns_count), "an object table", group.name)
     session = getattr(ctx, "session", None)
     if (
         cls is not None
@@ -185,11 +184,11 @@ def read_table(group: h5py.Group, ctx: Any) -> list[Any]:
     return out
 
 
-def is_property(group: h5py.Group, ctx: Any) -> bool:
+def is_property(group: Group, ctx: Door) -> bool:
     """Whether the table is a property of an object (its parent group is an object's): only
     such a list can be replaced by a plain list when a change needs it to be written anew."""
     parent = ctx.path_of(group).rpartition("/")[0] or "/"
-    return CLASS_ATTR in ctx.attrs_of(ctx.file[parent])
+    return CLASS_ATTR in ctx.attrs_of(ctx.node_at(parent))
 
 
 class _Column:
@@ -197,10 +196,10 @@ class _Column:
 
     __slots__ = ("data", "item")
 
-    def __init__(self, dset: h5py.Dataset, n: int, ctx: Any) -> None:
-        self.item = dset.attrs.get(ITEM_ATTR)
+    def __init__(self, dset: Dataset, n: int, ctx: Door) -> None:
+        self.item = ctx.attr(dset, ITEM_ATTR)
         if self.item in ("int", "float", "bool", "complex", "ndarray", "numpy.scalar"):
-            self.data: Any = dset[_check_rows(dset, n, ctx)]
+            self.data: Any = ctx.read(dset, _check_rows(dset, n, ctx))
             if self.item != "ndarray" and self.data.dtype.kind not in "biufc":
                 raise ctx.error(FileFormatError, f"{self.item} column stored as {self.data.dtype}", dset.name)
             if self.item == "ndarray" and ctx.read_only:
@@ -255,7 +254,7 @@ class TableRows(Sequence[Any], LazyContainer):
     __jangada_list__ = True
 
     def __init__(
-        self, cls: Any, n: int, group: Any, ctx: Any, path: str = "", *, writable: bool = False
+        self, cls: Any, n: int, group: Any, ctx: Door, path: str = "", *, writable: bool = False
     ) -> None:
         self._cls, self._n, self._stored = cls, n, n
         self._group = group
@@ -291,7 +290,7 @@ class TableRows(Sequence[Any], LazyContainer):
     def _build(self, i: int) -> Any:
         ctx = self._ctx
         session = ctx.session
-        if session is None or not session.is_open or not self._group.id.valid:
+        if session is None or not session.is_open or not ctx.is_open(self._group):
             msg = f"item {i} of this list was not read before its file was closed: read it inside "
             msg += "the `with` block"
             raise ProxyClosedError(msg, file=ctx.file_name, path=self._path)
@@ -318,8 +317,7 @@ class TableRows(Sequence[Any], LazyContainer):
         readable while the file is open; the item is read whole (no proxies: it is in no file)
         and refuses assignments."""
         ctx = self._ctx
-        reader = type(ctx)(ctx.file, file_name=ctx.file_name)
-        reader.prop = ctx.prop
+        reader = ctx.reader()
         group = self._group
         if self._cls is None:
             value = reader.decode(reader.member(group, str(i)))
