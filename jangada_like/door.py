@@ -216,8 +216,8 @@ class Door(Protocol):
         """Write one attribute as it is (format bookkeeping: no tag recorded)."""
         ...
 
-    def empty(self) -> Any:
-        """The value of an attribute with no data (how ``None`` is stored)."""
+    def empty(self, dtype: str = "f") -> Any:
+        """The value of an attribute with no data (how ``None`` is stored; ``pd.NA``: ``"i1"``)."""
         ...
 
     def create_group(self, parent: Group, name: str, kind: str, tag: str) -> Group:
@@ -260,4 +260,31 @@ class Door(Protocol):
 
     def make_growable(self, node: Dataset, dtype: Any = None, rows: int | None = None) -> Dataset:
         """``node`` as a chunked dataset resizable along axis 0 (see ``_h5.make_growable``)."""
+        ...
+
+    # -- added for pandas/frames --
+
+    def fresh_attr(self, node: Any, name: str, default: Any = None) -> Any:
+        """Attribute ``name`` of ``node`` as the file holds it now, or ``default``: never from the
+        walk's cache (a lazy frame's handle lives on while appends and assignments change it)."""
+        ...
+
+    def has_attr(self, node: Any, name: str) -> bool:
+        """Whether ``node`` has an attribute ``name`` (asked of the file now)."""
+        ...
+
+    def is_empty(self, value: Any) -> bool:
+        """Whether an attribute's raw value is one with no data (see :meth:`empty`)."""
+        ...
+
+    def read_part(self, node: Dataset, selection: Any) -> Any:
+        """``node[selection]`` as a handle asks for it: the caller chose the size (no budget check)."""
+        ...
+
+    def node_at(self, path: str) -> Node:
+        """The group or dataset at the absolute HDF5 ``path`` (a handle finding its place again)."""
+        ...
+
+    def flush(self) -> None:
+        """Push what was written to the file, so that live (SWMR) readers see it at once."""
         ...
