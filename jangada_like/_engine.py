@@ -421,9 +421,9 @@ class Context:
         """Write one attribute as it is (format bookkeeping: no tag recorded)."""
         _h5.write_attr(node, name, value)
 
-    def empty(self) -> Any:
-        """The value of an attribute with no data (how ``None`` is stored)."""
-        return h5py.Empty("f")
+    def empty(self, dtype: str = "f") -> Any:
+        """The value of an attribute with no data (how ``None`` is stored; ``pd.NA``: ``"i1"``)."""
+        return h5py.Empty(dtype)
 
     def new_group(self, parent: Any, name: str) -> Any:
         """Create an untagged group."""
@@ -451,10 +451,28 @@ class Context:
         """``node`` as a chunked dataset resizable along axis 0 (see ``_h5.make_growable``)."""
         return _h5.make_growable(node, dtype, rows)
 
-    # -- added for containers/tables --
+    # -- added for containers/tables and pandas/frames --
+
+    def fresh_attr(self, node: Any, name: str, default: Any = None) -> Any:
+        """Attribute ``name`` of ``node`` as the file holds it now, or ``default``: never from the
+        walk's cache (a lazy frame's handle lives on while appends and assignments change it)."""
+        value = _h5.attr_or_none(node, name)
+        return default if value is None else value
+
+    def has_attr(self, node: Any, name: str) -> bool:
+        """Whether ``node`` has an attribute ``name`` (asked of the file now)."""
+        return _h5.has_attr(node, name)
+
+    def is_empty(self, value: Any) -> bool:
+        """Whether an attribute's raw value is one with no data (see :meth:`empty`)."""
+        return isinstance(value, h5py.Empty)
+
+    def read_part(self, node: Any, selection: Any) -> Any:
+        """``node[selection]`` as a handle asks for it: the caller chose the size (no budget check)."""
+        return node[selection]
 
     def node_at(self, path: str) -> Any:
-        """The group or dataset at ``path`` of the file (a path this walk has seen)."""
+        """The group or dataset at the absolute HDF5 ``path`` (a handle finding its place again)."""
         node = self.file[path]
         node._jl_path = path
         return node
@@ -469,6 +487,10 @@ class Context:
         reader = Context(self.file, registry=self.registry, file_name=self.file_name)
         reader.prop = self.prop
         return reader
+
+    def flush(self) -> None:
+        """Push what was written to the file, so that live (SWMR) readers see it at once."""
+        self.file.flush()
 
     # -- reading ---------------------------------------------------------------------------------
 

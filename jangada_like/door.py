@@ -216,8 +216,8 @@ class Door(Protocol):
         """Write one attribute as it is (format bookkeeping: no tag recorded)."""
         ...
 
-    def empty(self) -> Any:
-        """The value of an attribute with no data (how ``None`` is stored)."""
+    def empty(self, dtype: str = "f") -> Any:
+        """The value of an attribute with no data (how ``None`` is stored; ``pd.NA``: ``"i1"``)."""
         ...
 
     def create_group(self, parent: Group, name: str, kind: str, tag: str) -> Group:
@@ -268,10 +268,6 @@ class Door(Protocol):
         """The link names of ``group``, listed once per walk."""
         ...
 
-    def node_at(self, path: str) -> Any:
-        """The group or dataset at ``path`` of the file (a path this walk has seen)."""
-        ...
-
     def is_open(self, node: Any) -> bool:
         """Whether the handle ``node`` can still be read (its file is open)."""
         ...
@@ -279,4 +275,31 @@ class Door(Protocol):
     def reader(self) -> Door:
         """A door reading the same file outside any session: values are read whole (no
         proxies) and attached to nothing (items of a list whose place was given another value)."""
+        ...
+
+    # -- added for pandas/frames --
+
+    def fresh_attr(self, node: Any, name: str, default: Any = None) -> Any:
+        """Attribute ``name`` of ``node`` as the file holds it now, or ``default``: never from the
+        walk's cache (a lazy frame's handle lives on while appends and assignments change it)."""
+        ...
+
+    def has_attr(self, node: Any, name: str) -> bool:
+        """Whether ``node`` has an attribute ``name`` (asked of the file now)."""
+        ...
+
+    def is_empty(self, value: Any) -> bool:
+        """Whether an attribute's raw value is one with no data (see :meth:`empty`)."""
+        ...
+
+    def read_part(self, node: Dataset, selection: Any) -> Any:
+        """``node[selection]`` as a handle asks for it: the caller chose the size (no budget check)."""
+        ...
+
+    def node_at(self, path: str) -> Node:
+        """The group or dataset at the absolute HDF5 ``path`` (a handle finding its place again)."""
+        ...
+
+    def flush(self) -> None:
+        """Push what was written to the file, so that live (SWMR) readers see it at once."""
         ...

@@ -356,3 +356,15 @@ def test_set_memory_budget_rejects_nonsense() -> None:
         jangada_like.set_memory_budget("1GB")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         jangada_like.set_memory_budget(-1)
+
+
+def test_a_lazy_datetime_index_reads_any_key_through_the_door(tmp_path: Path) -> None:
+    """A handle's reads go through ``Door.read_part``: numpy keys are passed on as they are (a
+    comparison with ``()`` would fail on them) and the handle, not the budget, chose the size."""
+    path = tmp_path / "t.hdf5"
+    index = pd.date_range("2024-03-30", periods=4, freq="D", tz="Europe/Berlin", name="t")
+    Rec(x=index).save(path)
+    with Rec(path, mode="r") as lazy:
+        assert list(lazy.x[np.array([0, 2])]) == [index[0], index[2]]
+        assert list(lazy.x[np.array([True, False, False, True])]) == [index[0], index[3]]
+        assert lazy.x[()].equals(index)

@@ -15,15 +15,14 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
-import h5py
 import numpy as np
 import pandas as pd
 
-from .._h5 import make_growable
+from ..door import Dataset, Door, Group, Node
 from ..errors import CastingError, FileFormatError, ProxyClosedError, ReadOnlyError, ShapeMismatchError
 from .numpy_ import DTYPE_ATTR, read
 
-__all__ = ["FrameProxy"]
+__all__ = ["FrameProxy", "int_attr"]
 
 
 class FrameProxy:
@@ -43,19 +42,17 @@ class FrameProxy:
 
     # -- where it lives ------------------------------------------------------------------------
 
-    def _group(self) -> h5py.Group:
+    def _group(self) -> Group:
         if not self._source.is_open:
             msg = f"FrameProxy '{self._path}' of '{self._file}' is closed: reopen the file with "
             msg += f"`with {self._source.class_name}('{self._file}', mode='r') as obj:`"
             raise ProxyClosedError(msg, file=self._file, path=self._path)
-        group = self._source.file[self._path]
-        group._jl_path = self._path
-        return group  # type: ignore[no-any-return]
+        return self._door().node_at(self._path)
 
-    def _door(self) -> Any:
-        return self._source.door()
+    def _door(self) -> Door:
+        return self._source.door()  # type: ignore[no-any-return]
 
-    def _node(self, *names: str) -> Any:
+    def _node(self, *names: str) -> Node:
         node = self._group()  # first: it says how to reopen a closed file
         ctx = self._door()
         for name in names:
@@ -202,7 +199,7 @@ class FrameProxy:
             plan(length)
         index_plan(length)  # last: until then readers see the frame as it was
         if getattr(self._source, "swmr", False):
-            self._source.file.flush()  # live readers see the new rows at once
+            ctx.flush()  # live readers see the new rows at once
         return length + len(rows), len(labels)
 
 
@@ -236,62 +233,70 @@ def _position(labels: pd.Index, label: Any, frame: FrameProxy) -> int:
     return where
 
 
+def int_attr(node: Node, name: str, ctx: Door) -> int:
+    """An integer attribute read from the file now (a RangeIndex's bounds); missing: ``KeyError``."""
+    raw = ctx.fresh_attr(node, name)
+    if raw is None:
+        raise KeyError(f"missing attribute {name!r}")
+    return int(raw)
+
+
 # -- reading rows of one column or index -----------------------------------------------------------
 
 
-def _read_column(node: Any, ctx: Any, rows: slice) -> Any:
+def _read_column(node: Node, ctx: Door, rows: slice) -> Any:
     from .pandas_ import DatetimeIndexCodec, TimedeltaIndexCodec, _attr_str, _read_masked, read_column
 
     tag = ctx.node_tag(node)
     if tag == "pandas.array":
         dtype = _attr_str(node, "dtype", ctx) or str(node.dtype)
         return np.asarray(read(node, rows)).astype(dtype, copy=False)
-    if tag in ("pandas.DatetimeIndex", "pandas.TimedeltaIndex") and isinstance(node, h5py.Dataset):
+    if tag in ("pandas.DatetimeIndex", "pandas.TimedeltaIndex") and ctx.is_dataset(node):
         codec = DatetimeIndexCodec() if tag == "pandas.DatetimeIndex" else TimedeltaIndexCodec()
-        return codec.assemble(node, node[rows], ctx).array
-    if tag == "pandas.Categorical" and isinstance(node, h5py.Group):
+        return codec.assemble(node, ctx.read(node, rows), ctx).array
+    if tag == "pandas.Categorical" and ctx.is_group(node):
         codes = np.asarray(read(ctx.need(node, "codes", "a Categorical"), rows))
         # read afresh: appends add categories (the door keeps what it decoded)
         categories = _read_index(ctx.need(node, "categories", "a Categorical"), ctx, slice(None))
-        kind: Any = pd.CategoricalDtype(categories, ordered=bool(node.attrs.get("ordered", False)))
+        kind: Any = pd.CategoricalDtype(categories, ordered=bool(ctx.fresh_attr(node, "ordered", False)))
         return pd.Categorical.from_codes(codes, dtype=kind)
-    if tag == "pandas.masked" and isinstance(node, h5py.Group):
+    if tag == "pandas.masked" and ctx.is_group(node):
         return _read_masked(node, ctx, rows)
     return read_column(node, ctx)[rows]  # object columns: read, then sliced
 
 
-def _range(node: h5py.Group, ctx: Any) -> range:
+def _range(node: Group, ctx: Door) -> range:
     """A stored RangeIndex, read afresh (an append moves its stop; the door caches decodes)."""
     try:
-        return range(*(int(node.attrs[k]) for k in ("start", "stop", "step")))
+        return range(*(int_attr(node, k, ctx) for k in ("start", "stop", "step")))
     except (KeyError, TypeError, ValueError) as exc:
         raise ctx.error(FileFormatError, f"bad RangeIndex: {exc}", node.name) from None
 
 
-def _index_length(node: Any, ctx: Any) -> int:
+def _index_length(node: Node, ctx: Door) -> int:
     tag = ctx.node_tag(node)
     if tag == "pandas.RangeIndex":
         return len(_range(node, ctx))
-    if isinstance(node, h5py.Dataset):
+    if ctx.is_dataset(node):
         return int(node.shape[0])
     values = ctx.need(node, "values", "an Index")
-    if isinstance(values, h5py.Dataset) and ctx.node_tag(values) == "pandas.array":
+    if ctx.is_dataset(values) and ctx.node_tag(values) == "pandas.array":
         return int(values.shape[0])
     return len(ctx.decode(node))
 
 
-def _read_index(node: Any, ctx: Any, rows: slice) -> pd.Index:
+def _read_index(node: Node, ctx: Door, rows: slice) -> pd.Index:
     tag = ctx.node_tag(node)
     if tag == "pandas.RangeIndex":
         return pd.RangeIndex(_range(node, ctx), name=ctx.decode(ctx.member(node, "name")))[rows]
     if tag == "pandas.Index" and not ctx.has_child(node, "names"):
         values = _read_column(ctx.need(node, "values", "an Index"), ctx, rows)
         return pd.Index(values, name=ctx.decode(ctx.member(node, "name")), copy=False)
-    if isinstance(node, h5py.Dataset):
+    if ctx.is_dataset(node):
         from .pandas_ import DatetimeIndexCodec, TimedeltaIndexCodec
 
         codec = DatetimeIndexCodec() if tag == "pandas.DatetimeIndex" else TimedeltaIndexCodec()
-        return codec.assemble(node, node[rows], ctx)  # type: ignore[no-any-return]
+        return codec.assemble(node, ctx.read(node, rows), ctx)  # type: ignore[no-any-return]
     return ctx.decode(node)[rows]  # type: ignore[no-any-return]
 
 
@@ -339,22 +344,22 @@ def _same_nan(a: pd.Series, b: pd.Series) -> bool:
         return False
 
 
-def _grow(dset: h5py.Dataset, start: int, values: np.ndarray) -> h5py.Dataset:
-    dset = make_growable(dset)
-    dset.resize(start + len(values), axis=0)
+def _grow(dset: Dataset, start: int, values: np.ndarray, ctx: Door) -> Dataset:
+    dset = ctx.make_growable(dset)
+    ctx.resize(dset, start + len(values), axis=0)
     if len(values):
-        dset[start:] = values
+        ctx.write(dset, slice(start, None), values)
     return dset
 
 
-def _plan(node: Any, values: Any, ctx: Any, what: str, frame: FrameProxy) -> Any:
+def _plan(node: Node, values: Any, ctx: Door, what: str, frame: FrameProxy) -> Any:
     """A function writing ``values`` after row ``start`` of one stored column (everything that
     can fail is checked now, before any column is written)."""
     from .pandas_ import DatetimeIndexCodec, TimedeltaIndexCodec
 
     tag = ctx.node_tag(node)
     where = {"file": frame._file, "path": getattr(node, "name", frame._path)}
-    if tag == "pandas.array" and isinstance(node, h5py.Dataset) and DTYPE_ATTR not in node.attrs:
+    if tag == "pandas.array" and ctx.is_dataset(node) and not ctx.has_attr(node, DTYPE_ATTR):
         array = np.asarray(values)
         if array.dtype != node.dtype:
             if not np.can_cast(array.dtype, node.dtype, "safe"):
@@ -362,25 +367,23 @@ def _plan(node: Any, values: Any, ctx: Any, what: str, frame: FrameProxy) -> Any
                     f"{what}: the frame stores {node.dtype}, the rows have {array.dtype}", **where
                 )
             array = array.astype(node.dtype)
-        return lambda start: _grow(node, start, array)
-    if tag in ("pandas.DatetimeIndex", "pandas.TimedeltaIndex") and isinstance(node, h5py.Dataset):
+        return lambda start: _grow(node, start, array, ctx)
+    if tag in ("pandas.DatetimeIndex", "pandas.TimedeltaIndex") and ctx.is_dataset(node):
         codec = DatetimeIndexCodec() if tag == "pandas.DatetimeIndex" else TimedeltaIndexCodec()
         try:
             ints = np.asarray(codec.convert_for_write(np.asarray(values), node, ctx), dtype=np.int64)
         except ValueError as exc:
             raise CastingError(f"{what}: {exc}", **where) from None
-        return lambda start: _grow(node, start, np.atleast_1d(ints))
-    if tag == "pandas.Categorical" and isinstance(node, h5py.Group):
+        return lambda start: _grow(node, start, np.atleast_1d(ints), ctx)
+    if tag == "pandas.Categorical" and ctx.is_group(node):
         return _categorical_plan(node, values, ctx, what, frame)
-    if tag == "pandas.masked" and isinstance(node, h5py.Group):
+    if tag == "pandas.masked" and ctx.is_group(node):
         return _masked_plan(node, values, ctx, what, where)
     msg = f"{what} ({tag}) cannot grow in place: assign the whole frame instead"
     raise ShapeMismatchError(msg, **where)
 
 
-def _categorical_plan(
-    node: h5py.Group, values: pd.Categorical, ctx: Any, what: str, frame: FrameProxy
-) -> Any:
+def _categorical_plan(node: Group, values: pd.Categorical, ctx: Door, what: str, frame: FrameProxy) -> Any:
     """Codes after the stored ones; new categories (unordered columns) after the stored ones,
     so every stored code keeps its meaning.  The codes widen (int8 to int16 ...) when the
     categories outgrow them, which rewrites that one dataset."""
@@ -400,16 +403,16 @@ def _categorical_plan(
     def write(start: int) -> None:
         if grow_categories is not None:
             grow_categories(stored)  # first: every code written next has its category
-        target = make_growable(codes_node, wider) if wider is not None else codes_node
-        _grow(target, start, codes)
+        target = ctx.make_growable(codes_node, wider) if wider is not None else codes_node
+        _grow(target, start, codes, ctx)
 
     return write
 
 
-def _masked_plan(node: h5py.Group, values: Any, ctx: Any, what: str, where: dict[str, Any]) -> Any:
+def _masked_plan(node: Group, values: Any, ctx: Door, what: str, where: dict[str, Any]) -> Any:
     values_node, mask_node = (ctx.need(node, n, "a masked column") for n in ("values", "mask"))
     mask = np.asarray(pd.isna(values), dtype=bool)
-    stored = values_node.attrs.get(DTYPE_ATTR)
+    stored = ctx.fresh_attr(values_node, DTYPE_ATTR)
     if isinstance(stored, bytes):
         stored = stored.decode()
     if stored is not None and np.dtype(stored).kind == "U":  # strings, kept as text
@@ -417,9 +420,9 @@ def _masked_plan(node: h5py.Group, values: Any, ctx: Any, what: str, where: dict
         width = max(np.dtype(stored).itemsize // 4, text.dtype.itemsize // 4, 1)
 
         def write(start: int) -> None:
-            grown = _grow(values_node, start, text.astype(object))
-            grown.attrs[DTYPE_ATTR] = f"<U{width}"  # the widest string, or reads would cut them
-            _grow(mask_node, start, mask)
+            grown = _grow(values_node, start, text.astype(object), ctx)
+            ctx.set_attr(grown, DTYPE_ATTR, f"<U{width}")  # the widest string, or reads would cut them
+            _grow(mask_node, start, mask, ctx)
 
         return write
     if stored is not None:
@@ -428,13 +431,13 @@ def _masked_plan(node: h5py.Group, values: Any, ctx: Any, what: str, where: dict
     data = np.asarray(values.to_numpy(dtype=store, na_value=0))
 
     def write_numbers(start: int) -> None:
-        _grow(values_node, start, data)
-        _grow(mask_node, start, mask)
+        _grow(values_node, start, data, ctx)
+        _grow(mask_node, start, mask, ctx)
 
     return write_numbers
 
 
-def _index_plan(node: Any, index: pd.Index, ctx: Any, frame: FrameProxy, what: str = "the index") -> Any:
+def _index_plan(node: Node, index: pd.Index, ctx: Door, frame: FrameProxy, what: str = "the index") -> Any:
     tag = ctx.node_tag(node)
     where = {"file": frame._file, "path": getattr(node, "name", frame._path)}
     k = len(index)
@@ -443,13 +446,13 @@ def _index_plan(node: Any, index: pd.Index, ctx: Any, frame: FrameProxy, what: s
             msg = f"the frame has a RangeIndex, which continues; the rows have a {type(index).__name__}: "
             msg += "reset their index (rows.reset_index(drop=True))"
             raise ShapeMismatchError(msg, **where)
-        step = int(node.attrs["step"])
+        step = int_attr(node, "step", ctx)
 
         def extend(start: int) -> None:
-            node.attrs["stop"] = np.int64(int(node.attrs["start"]) + (start + k) * step)
+            ctx.set_attr(node, "stop", np.int64(int_attr(node, "start", ctx) + (start + k) * step))
 
         return extend
-    if isinstance(node, h5py.Dataset):
+    if ctx.is_dataset(node):
         return _plan(node, index.array, ctx, what, frame)
     if tag == "pandas.Index" and not ctx.has_child(node, "names"):
         return _plan(ctx.need(node, "values", "an Index"), index.array, ctx, what, frame)

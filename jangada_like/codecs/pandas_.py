@@ -15,14 +15,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import h5py
 import numpy as np
 import pandas as pd
 
+from ..door import Dataset, Door, Group, Node
 from ..errors import FileFormatError, UnsupportedTypeError
 from ..format import CONTAINER_ATTR, DATASET_ATTR
 from .base import AttrNode, Codec
-from .frames import FrameProxy
+from .frames import FrameProxy, int_attr
 from .numpy_ import read, write_array
 
 _NAT = np.iinfo(np.int64).min
@@ -53,20 +53,20 @@ def tz_name(tz: Any) -> str | None:
     return name
 
 
-def _attr_str(dset: Any, name: str, ctx: Any, allowed: tuple[str, ...] | None = None) -> str | None:
-    raw = dset.attrs.get(name)
-    if raw is None or isinstance(raw, h5py.Empty):
+def _attr_str(node: Node, name: str, ctx: Door, allowed: tuple[str, ...] | None = None) -> str | None:
+    raw = ctx.fresh_attr(node, name)
+    if raw is None or ctx.is_empty(raw):
         return None
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", "replace")
     if not isinstance(raw, str) or (allowed is not None and raw not in allowed):
         msg = f"attribute {name} must be {'one of ' + str(allowed) if allowed else 'a string'}, "
         msg += f"found {raw!r:.40}"
-        raise ctx.error(FileFormatError, msg, dset.name)
+        raise ctx.error(FileFormatError, msg, node.name)
     return raw
 
 
-def _unit(dset: Any, ctx: Any) -> str:
+def _unit(dset: Dataset, ctx: Door) -> str:
     return _attr_str(dset, "unit", ctx, _UNITS) or "ns"
 
 
@@ -110,7 +110,7 @@ class _InstantCodec(Codec):
             return np.asarray(index.asi8, dtype=np.int64), unit, tz
         return np.array(value._value, dtype=np.int64), unit, tz
 
-    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+    def encode(self, value: Any, parent: Group, name: str, ctx: Door) -> None:
         try:
             ints, unit, tz = self.ints(value)
         except UnsupportedTypeError as exc:
@@ -121,23 +121,23 @@ class _InstantCodec(Codec):
             ctx.remember(value, dset)
             freq = getattr(value, "freqstr", None)
             if freq is not None:
-                dset.attrs["freq"] = freq
+                ctx.set_attr(dset, "freq", freq)
             ctx.encode(value.name, dset, "name")
 
-    def decode(self, node: Any, ctx: Any) -> Any:
-        if not isinstance(node, h5py.Dataset) or node.dtype.kind not in "iu":
+    def decode(self, node: Node, ctx: Door) -> Any:
+        if not ctx.is_dataset(node) or node.dtype.kind not in "iu":
             path = node.path if isinstance(node, AttrNode) else node.name
             raise ctx.error(FileFormatError, f"{self.tag} must be an integer dataset", path)
         if node.ndim != (0 if self.scalar else 1):
             raise ctx.error(FileFormatError, f"{self.tag} has shape {node.shape}", node.name)
         if ctx.lazy and not self.scalar:
             return ctx.session.proxy(node, self)
-        return self.assemble(node, node[()], ctx)
+        return self.assemble(node, ctx.read(node), ctx)
 
-    def assemble(self, dset: h5py.Dataset, raw: Any, ctx: Any) -> Any:
+    def assemble(self, dset: Dataset, raw: Any, ctx: Door) -> Any:
         unit, tz = _unit(dset, ctx), _attr_str(dset, "timezone", ctx)
         values = np.atleast_1d(np.asarray(raw))
-        if getattr(ctx, "legacy", False):
+        if ctx.legacy:
             return _legacy_instants(values, None if tz == "NoneType:None" else tz, np.ndim(raw) == 0)
         try:
             index = _instants(values, unit, tz, self.kind)
@@ -145,7 +145,7 @@ class _InstantCodec(Codec):
             raise ctx.error(FileFormatError, f"bad {self.tag}: {exc}", dset.name) from None
         if np.ndim(raw) == 0:
             return index[0]
-        name = ctx.decode(ctx.member(dset, "name")) if "name" in dset.attrs else None
+        name = ctx.decode(ctx.member(dset, "name")) if ctx.has_attr(dset, "name") else None
         index = index.rename(name)
         freq = _attr_str(dset, "freq", ctx)
         if freq is not None:
@@ -155,10 +155,10 @@ class _InstantCodec(Codec):
                 pass
         return index
 
-    def read_slice(self, dset: h5py.Dataset, key: Any, ctx: Any) -> Any:
-        return self.assemble(dset, dset[key], ctx)
+    def read_slice(self, dset: Dataset, key: Any, ctx: Door) -> Any:
+        return self.assemble(dset, ctx.read_part(dset, key), ctx)
 
-    def convert_for_write(self, value: Any, dset: h5py.Dataset, ctx: Any) -> np.ndarray:
+    def convert_for_write(self, value: Any, dset: Dataset, ctx: Door) -> np.ndarray:
         unit: Any = _unit(dset, ctx)
         tz = _attr_str(dset, "timezone", ctx)
         if self.kind == "timedelta":
@@ -174,7 +174,7 @@ class _InstantCodec(Codec):
         values = stamps.asi8
         return values.reshape(np.shape(value)) if np.ndim(value) else values[0]
 
-    def logical_dtype(self, dset: h5py.Dataset, ctx: Any) -> Any:
+    def logical_dtype(self, dset: Dataset, ctx: Door) -> Any:
         unit: Any = _unit(dset, ctx)  # Any: pandas-stubs 2.x accept only "ns" here
         tz = _attr_str(dset, "timezone", ctx)
         if self.kind == "timedelta":
@@ -188,10 +188,10 @@ class NACodec(Codec):
     tag = "pandas.NA"
     types = (type(pd.NA),)
 
-    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
-        ctx.write_attr(parent, name, h5py.Empty("i1"), self.tag)
+    def encode(self, value: Any, parent: Group, name: str, ctx: Door) -> None:
+        ctx.write_attr(parent, name, ctx.empty("i1"), self.tag)
 
-    def decode(self, node: Any, ctx: Any) -> Any:
+    def decode(self, node: Node, ctx: Door) -> Any:
         return pd.NA
 
 
@@ -223,7 +223,7 @@ class TimedeltaIndexCodec(_InstantCodec):
 # -- columns ----------------------------------------------------------------------------------
 
 
-def write_column(values: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+def write_column(values: Any, parent: Group, name: str, ctx: Door) -> None:
     """Store one column (a Series' values, an Index's values) keeping its dtype."""
     if type(values) is pd.arrays.NumpyExtensionArray:
         values = values.to_numpy()
@@ -240,7 +240,7 @@ def write_column(values: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
         _write_masked(values, parent, name, ctx, fill=0, store=getattr(dtype, "numpy_dtype", None))
     elif isinstance(dtype, np.dtype) and dtype.kind != "O":
         dset = write_array(np.asarray(values), parent, name, "pandas.array", ctx)
-        dset.attrs["dtype"] = str(dtype)
+        ctx.set_attr(dset, "dtype", str(dtype))
     elif isinstance(dtype, np.dtype):
         ctx.encode(list(np.asarray(values)), parent, name)
     else:
@@ -248,7 +248,7 @@ def write_column(values: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
         raise ctx.error(UnsupportedTypeError, msg)
 
 
-def _write_masked(values: Any, parent: h5py.Group, name: str, ctx: Any, fill: Any, store: Any) -> None:
+def _write_masked(values: Any, parent: Group, name: str, ctx: Door, fill: Any, store: Any) -> None:
     group = ctx.create_group(parent, name, CONTAINER_ATTR, "pandas.masked")
     dtype = values.dtype
     mask = np.asarray(pd.isna(values), dtype=bool)
@@ -261,15 +261,15 @@ def _write_masked(values: Any, parent: h5py.Group, name: str, ctx: Any, fill: An
         write_array(
             data.astype(str) if data.size else data.astype("U1"), group, "values", "numpy.ndarray", ctx
         )
-        group.attrs["storage"] = dtype.storage
-        group.attrs["na_value"] = "NA" if dtype.na_value is pd.NA else "nan"
+        ctx.set_attr(group, "storage", dtype.storage)
+        ctx.set_attr(group, "na_value", "NA" if dtype.na_value is pd.NA else "nan")
     else:
         write_array(data, group, "values", "numpy.ndarray", ctx)
     write_array(mask, group, "mask", "numpy.ndarray", ctx)
-    group.attrs["dtype"] = str(dtype)
+    ctx.set_attr(group, "dtype", str(dtype))
 
 
-def read_column(node: Any, ctx: Any) -> Any:
+def read_column(node: Node, ctx: Door) -> Any:
     """Inverse of :func:`write_column`: an array-like for a Series or Index."""
     tag = ctx.node_tag(node)
     if tag == "pandas.array":
@@ -287,7 +287,7 @@ def read_column(node: Any, ctx: Any) -> Any:
     return value
 
 
-def _read_masked(group: h5py.Group, ctx: Any, rows: Any = ()) -> Any:
+def _read_masked(group: Group, ctx: Door, rows: Any = ()) -> Any:
     values, mask = (np.asarray(read(ctx.need(group, n, "a masked column"), rows)) for n in ("values", "mask"))
     if values.shape != mask.shape:
         raise ctx.error(FileFormatError, "values and mask differ in shape", group.name)
@@ -326,16 +326,16 @@ class RangeIndexCodec(Codec):
     tag = "pandas.RangeIndex"
     types = (pd.RangeIndex,)
 
-    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+    def encode(self, value: Any, parent: Group, name: str, ctx: Door) -> None:
         group = ctx.create_group(parent, name, CONTAINER_ATTR, self.tag)
         ctx.remember(value, group)  # stored twice in a tree: one group, one object
         for key in ("start", "stop", "step"):
-            group.attrs[key] = np.int64(getattr(value, key))
+            ctx.set_attr(group, key, np.int64(getattr(value, key)))
         ctx.encode(value.name, group, "name")
 
-    def decode(self, node: Any, ctx: Any) -> Any:
+    def decode(self, node: Node, ctx: Door) -> Any:
         try:
-            start, stop, step = (int(node.attrs[k]) for k in ("start", "stop", "step"))
+            start, stop, step = (int_attr(node, k, ctx) for k in ("start", "stop", "step"))
             return pd.RangeIndex(start, stop, step, name=ctx.decode(ctx.member(node, "name")))
         except (KeyError, TypeError, ValueError) as exc:
             raise ctx.error(FileFormatError, f"bad RangeIndex: {exc}", node.name) from None
@@ -345,7 +345,7 @@ class IndexCodec(Codec):
     tag = "pandas.Index"
     types = (pd.Index,)
 
-    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+    def encode(self, value: Any, parent: Group, name: str, ctx: Door) -> None:
         group = ctx.create_group(parent, name, CONTAINER_ATTR, self.tag)
         ctx.remember(value, group)  # stored twice in a tree: one group, one object
         if isinstance(value, pd.MultiIndex):
@@ -355,7 +355,7 @@ class IndexCodec(Codec):
             write_column(value.array, group, "values", ctx)
             ctx.encode(value.name, group, "name")
 
-    def decode(self, node: Any, ctx: Any) -> Any:
+    def decode(self, node: Node, ctx: Door) -> Any:
         values = read_column(ctx.need(node, "values", "an Index group"), ctx)
         if ctx.has_child(node, "names"):
             names = ctx.decode(ctx.child(node, "names"))
@@ -380,18 +380,18 @@ class CategoricalCodec(Codec):
     tag = "pandas.Categorical"
     types = (pd.Categorical,)
 
-    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+    def encode(self, value: Any, parent: Group, name: str, ctx: Door) -> None:
         group = ctx.create_group(parent, name, CONTAINER_ATTR, self.tag)
         ctx.remember(value, group)  # stored twice in a tree: one group, one object
         write_array(np.asarray(value.codes), group, "codes", "numpy.ndarray", ctx)
         ctx.encode(pd.Index(value.categories), group, "categories")
-        group.attrs["ordered"] = bool(value.ordered)
+        ctx.set_attr(group, "ordered", bool(value.ordered))
 
-    def decode(self, node: Any, ctx: Any) -> Any:
+    def decode(self, node: Node, ctx: Door) -> Any:
         try:
             codes: Any = np.asarray(read(ctx.need(node, "codes", "a Categorical")))
             categories = ctx.decode(ctx.need(node, "categories", "a Categorical"))
-            ordered = bool(node.attrs.get("ordered", False))
+            ordered = bool(ctx.fresh_attr(node, "ordered", False))
             dtype = pd.CategoricalDtype(categories, ordered=ordered)
             out = pd.Categorical.from_codes(codes, dtype=dtype)
         except (KeyError, TypeError, ValueError) as exc:
@@ -405,7 +405,7 @@ class SeriesCodec(Codec):
     tag = "pandas.Series"
     types = (pd.Series,)
 
-    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+    def encode(self, value: Any, parent: Group, name: str, ctx: Door) -> None:
         group = ctx.create_group(parent, name, CONTAINER_ATTR, self.tag)
         ctx.remember(value, group)  # stored twice in a tree: one group, one object
         write_column(value.array, group, "values", ctx)
@@ -414,7 +414,7 @@ class SeriesCodec(Codec):
         if value.attrs:
             ctx.encode(dict(value.attrs), group, "attrs")
 
-    def decode(self, node: Any, ctx: Any) -> Any:
+    def decode(self, node: Node, ctx: Door) -> Any:
         try:
             values = read_column(ctx.need(node, "values", "a Series"), ctx)
             index = ctx.decode(ctx.need(node, "index", "a Series"))
@@ -432,19 +432,19 @@ class DataFrameCodec(Codec):
     tag = "pandas.DataFrame"
     types = (pd.DataFrame,)
 
-    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+    def encode(self, value: Any, parent: Group, name: str, ctx: Door) -> None:
         group = ctx.create_group(parent, name, CONTAINER_ATTR, self.tag)
         ctx.remember(value, group)  # stored twice in a tree: one group, one object
         ctx.encode(value.index, group, "index")
         ctx.encode(value.columns, group, "columns")
-        columns = group.create_group("data")
+        columns = ctx.new_group(group, "data")
         for i in range(value.shape[1]):
             write_column(value.iloc[:, i].array, columns, str(i), ctx)
         if value.attrs:
             ctx.encode(dict(value.attrs), group, "attrs")
 
-    def decode(self, node: Any, ctx: Any) -> Any:
-        if ctx.lazy and ctx.session is not None and isinstance(node, h5py.Group):
+    def decode(self, node: Node, ctx: Door) -> Any:
+        if ctx.lazy and ctx.session is not None and ctx.is_group(node):
             proxy = FrameProxy(ctx.session, ctx.path_of(node))  # a session reads what is asked
             ctx.seen(node, proxy)
             return proxy
@@ -472,11 +472,12 @@ class FrameProxyCodec(Codec):
     tag = "pandas.FrameProxy"
     types = (FrameProxy,)
 
-    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
-        source = value._source
-        if source.is_open and source.file is not None and source.file.id == ctx.file.id:
-            parent[name] = value._group()
-            return
+    def encode(self, value: Any, parent: Group, name: str, ctx: Door) -> None:
+        if value._source.is_open:
+            group = value._group()
+            if ctx.in_this_file(group):
+                ctx.link(parent, name, group)
+                return
         ctx.encode(value.read(), parent, name)
 
 
