@@ -1025,7 +1025,11 @@ def _any_depth(fn: Callable[..., T], *args: Any) -> T:
 
 
 def _is_handle(value: Any) -> bool:
-    return isinstance(value, (ProxyDataset, Serializable))
+    """Values compared by identity: objects, and handles to the open file (lazy arrays, lazy
+    frames, lists read item by item), which write their own changes and are never copied."""
+    return isinstance(value, (ProxyDataset, Serializable, TableRows)) or getattr(
+        type(value), "__jangada_lazy__", False
+    )
 
 
 def _snapshot(value: Any) -> Any:

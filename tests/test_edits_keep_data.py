@@ -252,3 +252,14 @@ def test_a_lazy_list_iterates_compares_and_copies_as_a_list(tmp_path: Path) -> N
     with Day(path, mode="r") as day:
         for twin in (copy.deepcopy(day.b), pickle.loads(pickle.dumps(day.b))):
             assert type(twin) is list and twin[2] is twin and twin[:2] == [1, "x"]
+
+
+def test_a_frame_inside_a_dict_opens_in_r_plus_and_grows(tmp_path: Path) -> None:
+    import pandas as pd
+
+    path = Day(meta={"df": pd.DataFrame({"a": [1, 2]}), "k": [1]}).save(tmp_path / "day")
+    with Day(path, mode="r+") as day:  # was: FileFormatError, the session copied the frame handle
+        day.meta["k"].append(2)
+        day.meta["df"].append(pd.DataFrame({"a": [3]}))
+    back = Day.load(path).meta
+    assert back["k"] == [1, 2] and back["df"]["a"].tolist() == [1, 2, 3]
