@@ -193,6 +193,8 @@ class Context:
         #: reading for a read-only session: containers are handed out read-only (``readonly``)
         self.read_only = session is not None and not session.writable
         self._read: dict[Any, Any] = {}
+        #: where each value of ``_read`` was read (to forget it when that place is replaced)
+        self._read_at: dict[Any, str] = {}
         self._pending_tags: dict[Any, tuple[h5py.HLObject, dict[str, str]]] = {}
         self._tag_maps: dict[Any, dict[str, str]] = {}
         self._attrs: dict[Any, dict[str, Any]] = {}
@@ -576,6 +578,7 @@ class Context:
                 _h5.check_readable(node, self)
             value = self.codec_for(node).decode(node, self)
             self._read.setdefault(key, value)
+            self._read_at.setdefault(key, path)
             return self._read[key]
         except Exception as exc:
             self._raise(exc, path, reading=True)
@@ -603,6 +606,23 @@ class Context:
     def seen(self, node: h5py.HLObject, value: Any) -> None:
         """Record a value before its children are read, so cycles resolve to it."""
         self._read[node.id] = value
+        self._read_at[node.id] = self.path_of(node)
+
+    def forget(self, path: str, *, below: bool = True) -> None:
+        """Forget what this walk cached of ``path`` (attributes, links, tags) and, with
+        ``below``, everything read at or under it: a session just replaced it in the file, and
+        HDF5 may give a new object the address of the old one."""
+
+        def gone(key: Any) -> bool:
+            return key == path or (below and isinstance(key, str) and key.startswith(path + "/"))
+
+        for cache in (self._attrs, self._links, self._tag_maps):
+            for key in [k for k in cache if gone(k)]:
+                del cache[key]
+        if below:
+            for key in [k for k, where in self._read_at.items() if gone(where)]:
+                self._read.pop(key, None)
+                del self._read_at[key]
 
     def member(self, group: h5py.Group, name: str) -> Any:
         """The node ``group[name]``: a child if there is one, else the attribute."""
@@ -699,7 +719,8 @@ class Context:
             msg = f"{prop} was not read before its file was closed: read it inside the `with` block"
             raise ProxyClosedError(msg, file=self.file_name, path=join(path, name), prop=prop)
         ctx = Context(session.file, session=session, lazy=True, strict=self.strict, file_name=self.file_name)
-        ctx.defer, ctx._read, ctx.prop = True, self._read, prop
+        ctx.defer, ctx._read, ctx._read_at, ctx.prop = True, self._read, self._read_at, prop
+        session.track_reader(ctx)
         group = session.file[path]
         group._jl_path = path
         return ctx.decode(ctx.member(group, name))

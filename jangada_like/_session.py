@@ -165,6 +165,8 @@ class Session:
         self._tables: dict[int, TableRows] = {}
         #: items of lists handed out as TableRows that can change in place: (rows, index, value, copy)
         self._watched: dict[tuple[int, int], tuple[TableRows, int, Any, Any]] = {}
+        #: the contexts that read this session's file (their caches are told what is replaced)
+        self._readers: weakref.WeakSet[Context] = weakref.WeakSet()
         #: hard links written in this session to objects already in the file: alias -> target
         self._links: dict[str, str] = {}
         #: arrays of table rows (user may hold them) whose rows were written anew: id(obj) -> names
@@ -195,6 +197,7 @@ class Session:
             assert self.file is not None
             door = Context(self.file, session=self, lazy=True, strict=self.strict, file_name=self.path)
             self.__dict__["_door"] = door
+            self.track_reader(door)
         return door
 
     def flush(self) -> None:
@@ -338,6 +341,7 @@ class Session:
             self.file = open_h5(self.path, self.mode, locked=self._lock is not None, **kwargs)
             ctx = Context(self.file, session=self, lazy=True, strict=self.strict, file_name=self.path)
             ctx.defer = self.mode == "r"
+            self.track_reader(ctx)
             if not quick_root(self.file, ctx, obj):
                 decode_root(self.file, ctx, type(obj), into=obj)
             if ctx.legacy and self.writable:
@@ -495,6 +499,15 @@ class Session:
             member._jl_path = member.name
             instance.__dict__["_serializable_property__" + name] = self.door().decode(member)  # a handle
 
+    def track_reader(self, ctx: Context) -> None:
+        """A context reading this file: told (``forget``) of every place written."""
+        self._readers.add(ctx)
+
+    def forget(self, path: str, *, below: bool = True) -> None:
+        """Tell every context reading this file that ``path`` was (or is about to be) written."""
+        for reader in list(self._readers):
+            reader.forget(path, below=below)
+
     def linked(self, target: str, alias: str) -> None:
         """Called by the engine for every hard link it writes to an object already in the file:
         if ``target`` is replaced later, the object lives on at ``alias``."""
@@ -511,6 +524,8 @@ class Session:
 
         def under(where: str) -> bool:
             return where == path or where.startswith((path + "/", path + "#"))
+
+        self.forget(path)
 
         links = {a: t for a, t in self._links.items() if not under(a)}
         moved: dict[str, str] = {}
@@ -1102,6 +1117,7 @@ def _replace_member(group: h5py.Group, name: str, value: Any, ctx: Context) -> N
         ctx._written[ident] = (moved(path), obj)
     if session is not None:
         session._links = {moved(a): moved(t) for a, t in session._links.items()}
+        session.forget(key, below=False)  # the group's members and attributes changed
 
 
 def _remove_member(group: h5py.Group, name: str, ctx: Context) -> None:

@@ -263,3 +263,22 @@ def test_a_frame_inside_a_dict_opens_in_r_plus_and_grows(tmp_path: Path) -> None
         day.meta["df"].append(pd.DataFrame({"a": [3]}))
     back = Day.load(path).meta
     assert back["k"] == [1, 2] and back["df"]["a"].tolist() == [1, 2, 3]
+
+
+def test_a_value_replaced_twice_in_a_session_reads_as_written(tmp_path: Path) -> None:
+    """The session's readers forget what they cached of a place once it is written (a frame's
+    columns and index, a list's members): the value read back is the new one."""
+    import pandas as pd
+
+    path = Day(a=pd.DataFrame({"a": [1, 2]}), b=[1, "x", 2.0]).save(tmp_path / "day")
+    with Day(path, mode="r+") as day:
+        assert list(day.a.columns) == ["a"] and list(day.b) == [1, "x", 2.0]
+        day.a = pd.DataFrame({"x": [1.5], "y": ["s"]}, index=pd.Index([7]))
+        assert day.a[()].equals(pd.DataFrame({"x": [1.5], "y": ["s"]}, index=pd.Index([7])))
+        day.a = pd.Series([1, 2], name="zz")
+        day.a = pd.DataFrame({"q": [1, 2, 3]})
+        assert day.a[()]["q"].tolist() == [1, 2, 3]
+        day.b = ["y", 3, None, [4]]
+        assert list(day.b) == ["y", 3, None, [4]]
+    back = Day.load(path)
+    assert back.a["q"].tolist() == [1, 2, 3] and back.b == ["y", 3, None, [4]]
