@@ -416,9 +416,9 @@ class Context:
         """Write one attribute as it is (format bookkeeping: no tag recorded)."""
         _h5.write_attr(node, name, value)
 
-    def empty(self) -> Any:
-        """The value of an attribute with no data (how ``None`` is stored)."""
-        return h5py.Empty("f")
+    def empty(self, dtype: str = "f") -> Any:
+        """The value of an attribute with no data (how ``None`` is stored), of type ``dtype``."""
+        return h5py.Empty(dtype)
 
     def new_group(self, parent: Any, name: str) -> Any:
         """Create an untagged group."""
@@ -445,6 +445,18 @@ class Context:
     def make_growable(self, node: Any, dtype: Any = None, rows: int | None = None) -> Any:
         """``node`` as a chunked dataset resizable along axis 0 (see ``_h5.make_growable``)."""
         return _h5.make_growable(node, dtype, rows)
+
+    # -- added for numpy/scalars/stdlib/custom --
+
+    def read_data(self, node: Any, selection: Any = (), *, strings: bool = False) -> Any:
+        """``node[selection]`` as stored, the whole of it (``()``) by the fastest way the layout
+        allows; ``strings``: decoded as ``str``.  Not checked against the budget: for a value
+        :meth:`decode` has checked, or the slice a lazy handle was asked for."""
+        if strings:
+            return node.asstr()[selection]
+        if isinstance(selection, tuple) and not selection:  # never ``==``: keys may be arrays
+            return _h5.read_all(node)
+        return node[selection]
 
     # -- reading ---------------------------------------------------------------------------------
 

@@ -216,8 +216,8 @@ class Door(Protocol):
         """Write one attribute as it is (format bookkeeping: no tag recorded)."""
         ...
 
-    def empty(self) -> Any:
-        """The value of an attribute with no data (how ``None`` is stored)."""
+    def empty(self, dtype: str = "f") -> Any:
+        """The value of an attribute with no data (how ``None`` is stored), of type ``dtype``."""
         ...
 
     def create_group(self, parent: Group, name: str, kind: str, tag: str) -> Group:
@@ -260,4 +260,12 @@ class Door(Protocol):
 
     def make_growable(self, node: Dataset, dtype: Any = None, rows: int | None = None) -> Dataset:
         """``node`` as a chunked dataset resizable along axis 0 (see ``_h5.make_growable``)."""
+        ...
+
+    # -- added for numpy/scalars/stdlib/custom --
+
+    def read_data(self, node: Dataset, selection: Any = (), *, strings: bool = False) -> Any:
+        """``node[selection]`` as stored, the whole of it (``()``) by the fastest way the layout
+        allows; ``strings``: decoded as ``str``.  Not checked against the budget: for a value
+        :meth:`decode` has checked, or the slice a lazy handle was asked for."""
         ...
