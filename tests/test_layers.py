@@ -163,7 +163,7 @@ def test_the_layering_test_sees_imports() -> None:
     edges = _imports()
     assert any(n == "jangada_like._optional" and not late for n, _l, late in edges["jangada_like._compare"])
     assert any(n == "jangada_like.codecs.pandas_" and late for n, _l, late in edges["jangada_like.registry"])
-    assert any(n == "jangada_like._h5" and not late for n, _l, late in edges["jangada_like.codecs.numpy_"])
+    assert any(n == "jangada_like.format" and not late for n, _l, late in edges["jangada_like.codecs.numpy_"])
     # TYPE_CHECKING imports are left out: codecs.base names the engine only for type checkers
     assert not any(n == "jangada_like._engine" for n, _l, _late in edges["jangada_like.codecs.base"])
     assert "from .._engine import Context" in (PACKAGE / "codecs" / "base.py").read_text(encoding="utf-8")
