@@ -424,7 +424,7 @@ class Context:
         _h5.write_attr(node, name, value)
 
     def empty(self, dtype: str = "f") -> Any:
-        """The value of an attribute with no data (how ``None`` is stored; ``pd.NA``: ``"i1"``)."""
+        """The value of an attribute with no data (how ``None`` is stored), of type ``dtype``."""
         return h5py.Empty(dtype)
 
     def new_group(self, parent: Any, name: str) -> Any:
@@ -493,6 +493,18 @@ class Context:
     def flush(self) -> None:
         """Push what was written to the file, so that live (SWMR) readers see it at once."""
         self.file.flush()
+
+    # -- added for numpy/scalars/stdlib/custom --
+
+    def read_data(self, node: Any, selection: Any = (), *, strings: bool = False) -> Any:
+        """``node[selection]`` as stored, the whole of it (``()``) by the fastest way the layout
+        allows; ``strings``: decoded as ``str``.  Not checked against the budget: for a value
+        :meth:`decode` has checked, or the slice a lazy handle was asked for."""
+        if strings:
+            return node.asstr()[selection]
+        if isinstance(selection, tuple) and not selection:  # never ``==``: keys may be arrays
+            return _h5.read_all(node)
+        return node[selection]
 
     # -- reading ---------------------------------------------------------------------------------
 

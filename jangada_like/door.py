@@ -217,7 +217,7 @@ class Door(Protocol):
         ...
 
     def empty(self, dtype: str = "f") -> Any:
-        """The value of an attribute with no data (how ``None`` is stored; ``pd.NA``: ``"i1"``)."""
+        """The value of an attribute with no data (how ``None`` is stored), of type ``dtype``."""
         ...
 
     def create_group(self, parent: Group, name: str, kind: str, tag: str) -> Group:
@@ -302,4 +302,11 @@ class Door(Protocol):
 
     def flush(self) -> None:
         """Push what was written to the file, so that live (SWMR) readers see it at once."""
+
+    # -- added for numpy/scalars/stdlib/custom --
+
+    def read_data(self, node: Dataset, selection: Any = (), *, strings: bool = False) -> Any:
+        """``node[selection]`` as stored, the whole of it (``()``) by the fastest way the layout
+        allows; ``strings``: decoded as ``str``.  Not checked against the budget: for a value
+        :meth:`decode` has checked, or the slice a lazy handle was asked for."""
         ...

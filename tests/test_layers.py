@@ -28,8 +28,10 @@ DOCUMENTED_LATE_IMPORTS = {
     "object model",
 }
 
-#: what a codec may never import
+#: what a codec may never import: it reads and writes through the door (jangada_like.door) only
 CODEC_FORBIDDEN = (
+    "h5py",
+    "jangada_like._h5",
     "jangada_like._engine",
     "jangada_like._fileio",
     "jangada_like._session",
@@ -81,11 +83,13 @@ def _imports() -> dict[str, list[tuple[str, int, bool]]]:
                     base = _resolve(module, is_package, child)
                     for alias in child.names:  # `from . import x` imports the submodule x
                         name = f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base
-                        if name.startswith("jangada_like"):
+                        if name.startswith(("jangada_like", "h5py")):
                             out.append((name, child.lineno, late))
                 elif isinstance(child, ast.Import):
                     out.extend(
-                        (a.name, child.lineno, late) for a in child.names if a.name.startswith("jangada_like")
+                        (a.name, child.lineno, late)
+                        for a in child.names
+                        if a.name.startswith(("jangada_like", "h5py"))
                     )
                 visit(child, inner)
 
@@ -164,6 +168,7 @@ def test_the_layering_test_sees_imports() -> None:
     assert any(n == "jangada_like._optional" and not late for n, _l, late in edges["jangada_like._compare"])
     assert any(n == "jangada_like.codecs.pandas_" and late for n, _l, late in edges["jangada_like.registry"])
     assert any(n == "jangada_like._h5" and not late for n, _l, late in edges["jangada_like._session"])
+    assert any(n == "h5py" and not late for n, _l, late in edges["jangada_like._engine"])
     assert any(n == "jangada_like.door" and not late for n, _l, late in edges["jangada_like.codecs.base"])
     # TYPE_CHECKING imports are left out: the engine names the door only for type checkers
     assert not any(n == "jangada_like.door" for n, _l, _late in edges["jangada_like._engine"])

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import h5py
 import numpy as np
 
+from ..door import Dataset, Door, Group
 from ..errors import UnsupportedTypeError
 from ..format import DATASET_ATTR
 from .base import AttrNode, Codec
@@ -34,11 +34,11 @@ class PrimitiveCodec(Codec):
         self.types = (t,)  # type: ignore[misc]
         self.tag = _qualname(t)  # type: ignore[misc]
 
-    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+    def encode(self, value: Any, parent: Group, name: str, ctx: Door) -> None:
         ctx.write_attr(parent, name, value, self.tag)
 
-    def decode(self, node: Any, ctx: Any) -> Any:
-        raw = node.value if isinstance(node, AttrNode) else node[()]
+    def decode(self, node: Any, ctx: Door) -> Any:
+        raw = node.value if isinstance(node, AttrNode) else ctx.read(node)
         t = self.types[0]
         return raw if isinstance(raw, t) else t(raw)
 
@@ -50,7 +50,7 @@ class DatasetTypeCodec(Codec):
         self.disassemble = disassemble
         self.assemble = assemble
 
-    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+    def encode(self, value: Any, parent: Group, name: str, ctx: Door) -> None:
         out = self.disassemble(value)
         if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], dict)):
             msg = f"disassemble for {self.tag} must return (array, dict), got {type(out).__name__}"
@@ -61,24 +61,25 @@ class DatasetTypeCodec(Codec):
                 raise ctx.error(UnsupportedTypeError, f"bad attribute name {key!r} from disassemble")
             ctx.encode(item, dset, key)
 
-    def user_attrs(self, dset: h5py.Dataset, ctx: Any) -> dict[str, Any]:
+    def user_attrs(self, dset: Dataset, ctx: Door) -> dict[str, Any]:
         return {k: ctx.decode(ctx.member(dset, k)) for k in ctx.member_names(dset)}
 
-    def decode(self, node: Any, ctx: Any) -> Any:
+    def decode(self, node: Any, ctx: Door) -> Any:
         if ctx.lazy:
             return ctx.session.proxy(node, self)
-        return self.assemble(read(node), self.user_attrs(node, ctx))
+        return self.assemble(read(node, (), ctx), self.user_attrs(node, ctx))
 
-    def read_slice(self, dset: h5py.Dataset, key: Any, ctx: Any) -> Any:
-        return self.assemble(read(dset, key), self.user_attrs(dset, ctx))
+    def read_slice(self, dset: Dataset, key: Any, ctx: Door) -> Any:
+        return self.assemble(read(dset, key, ctx), self.user_attrs(dset, ctx))
 
-    def convert_for_write(self, value: Any, dset: h5py.Dataset, ctx: Any) -> np.ndarray:
+    def convert_for_write(self, value: Any, dset: Dataset, ctx: Door) -> np.ndarray:
         if isinstance(value, self.types[0]):
             return np.asarray(self.disassemble(value)[0])
         return np.asarray(value)
 
-    def logical_dtype(self, dset: h5py.Dataset, ctx: Any) -> np.dtype[Any]:
-        return dset.dtype
+    def logical_dtype(self, dset: Dataset, ctx: Door) -> np.dtype[Any]:
+        dtype: np.dtype[Any] = dset.dtype
+        return dtype
 
 
 __all__ = ["DATASET_ATTR", "REFUSED_PRIMITIVES", "DatasetTypeCodec", "PrimitiveCodec"]

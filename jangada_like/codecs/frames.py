@@ -250,12 +250,12 @@ def _read_column(node: Node, ctx: Door, rows: slice) -> Any:
     tag = ctx.node_tag(node)
     if tag == "pandas.array":
         dtype = _attr_str(node, "dtype", ctx) or str(node.dtype)
-        return np.asarray(read(node, rows)).astype(dtype, copy=False)
+        return np.asarray(read(node, rows, ctx)).astype(dtype, copy=False)
     if tag in ("pandas.DatetimeIndex", "pandas.TimedeltaIndex") and ctx.is_dataset(node):
         codec = DatetimeIndexCodec() if tag == "pandas.DatetimeIndex" else TimedeltaIndexCodec()
         return codec.assemble(node, ctx.read(node, rows), ctx).array
     if tag == "pandas.Categorical" and ctx.is_group(node):
-        codes = np.asarray(read(ctx.need(node, "codes", "a Categorical"), rows))
+        codes = np.asarray(read(ctx.need(node, "codes", "a Categorical"), rows, ctx))
         # read afresh: appends add categories (the door keeps what it decoded)
         categories = _read_index(ctx.need(node, "categories", "a Categorical"), ctx, slice(None))
         kind: Any = pd.CategoricalDtype(categories, ordered=bool(ctx.fresh_attr(node, "ordered", False)))

@@ -12,19 +12,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import h5py
 import numpy as np
 
-from .._h5 import attr_or_none, create_dataset, read_all, write_attr
+from ..door import Dataset, Door, Group
 from ..errors import FileFormatError, UnsupportedTypeError
-from ..format import DATASET_ATTR
+from ..format import STR_DTYPE
 from .base import AttrNode, Codec
 
 DTYPE_ATTR = "__numpy_dtype__"
 ORDER_ATTR = "__order__"
 
 
-def to_stored(arr: np.ndarray, ctx: Any) -> tuple[np.ndarray, dict[str, Any]]:
+def to_stored(arr: np.ndarray, ctx: Door) -> tuple[np.ndarray, dict[str, Any]]:
     """Map an array to what HDF5 stores, plus the attributes needed to map it back."""
     attrs: dict[str, Any] = {}
     kind = arr.dtype.kind
@@ -59,7 +58,7 @@ def to_stored(arr: np.ndarray, ctx: Any) -> tuple[np.ndarray, dict[str, Any]]:
     return arr, attrs
 
 
-def _check_fields(dtype: np.dtype[Any], ctx: Any) -> None:
+def _check_fields(dtype: np.dtype[Any], ctx: Door) -> None:
     for name, (sub, *_rest) in (dtype.fields or {}).items():
         if sub.fields:
             _check_fields(sub, ctx)
@@ -68,15 +67,16 @@ def _check_fields(dtype: np.dtype[Any], ctx: Any) -> None:
             raise ctx.error(UnsupportedTypeError, msg)
 
 
-def stored_dtype(dset: h5py.Dataset) -> np.dtype[Any]:
+def stored_dtype(dset: Dataset, ctx: Door) -> np.dtype[Any]:
     """The numpy dtype a dataset's values come back as."""
-    name = dset.attrs.get(DTYPE_ATTR)
+    name = ctx.attr(dset, DTYPE_ATTR)
     if name is None:
-        return dset.dtype
-    return _safe_dtype(name, dset)
+        dtype: np.dtype[Any] = dset.dtype
+        return dtype
+    return _safe_dtype(name, dset, ctx)
 
 
-def _safe_dtype(name: Any, dset: h5py.Dataset) -> np.dtype[Any]:
+def _safe_dtype(name: Any, dset: Dataset, ctx: Door) -> np.dtype[Any]:
     try:
         dtype = np.dtype(name if isinstance(name, str) else str(name))
     except (TypeError, ValueError):
@@ -84,54 +84,49 @@ def _safe_dtype(name: Any, dset: h5py.Dataset) -> np.dtype[Any]:
     if dtype is None or dtype.kind not in "UTmM":
         msg = f"attribute {DTYPE_ATTR} must name a <U, StringDType (T), datetime64 or timedelta64 dtype, "
         msg += f"got {name!r:.40}"
-        raise FileFormatError(msg, file=dset.file.filename, path=dset.name)
+        raise ctx.error(FileFormatError, msg, dset.name)
     return dtype
 
 
-def read(dset: h5py.Dataset, key: Any = ()) -> Any:
-    """Read ``dset[key]`` and map it back to its numpy dtype and order."""
-    target = attr_or_none(dset, DTYPE_ATTR)
+def read(dset: Dataset, key: Any, ctx: Door) -> Any:
+    """Read ``dset[key]`` and map it back to its numpy dtype and order, through the door ``ctx``."""
+    door = ctx
+    target = door.attr(dset, DTYPE_ATTR)
     if target is None:
-        out = read_all(dset) if isinstance(key, tuple) and not key else dset[key]
+        out = door.read_data(dset, key)
         if dset.ndim == 0 and not isinstance(out, np.ndarray):
             out = np.asarray(out, dtype=dset.dtype)  # keeps byte order and exact dtype
     else:
-        dtype = _safe_dtype(target, dset)
+        dtype = _safe_dtype(target, dset, door)
         if dtype.kind in "UT":
-            out = np.asarray(dset.asstr()[key], dtype=object).astype(dtype)
+            out = np.asarray(door.read_data(dset, key, strings=True), dtype=object).astype(dtype)
         else:
-            raw = np.asarray(dset[key])
+            raw = np.asarray(door.read_data(dset, key))
             out = raw.astype("<i8").view(dtype.newbyteorder("<")).astype(dtype)
         if out.ndim == 0 and dset.ndim != 0:
             out = out[()]  # one element: a numpy scalar, as numpy and h5py give it
-    if isinstance(out, np.ndarray) and out.ndim > 1 and attr_or_none(dset, ORDER_ATTR) == "F":
+    if isinstance(out, np.ndarray) and out.ndim > 1 and door.attr(dset, ORDER_ATTR) == "F":
         out = np.asfortranarray(out)
     return out
 
 
 def write_array(
-    arr: np.ndarray, parent: h5py.Group, name: str, tag: str, ctx: Any, *, growable: bool = False
-) -> h5py.Dataset:
+    arr: np.ndarray, parent: Group, name: str, tag: str, ctx: Door, *, growable: bool = False
+) -> Dataset:
     """Create a dataset for ``arr`` tagged ``tag`` (shared by every array-like codec);
     ``growable``: chunked and resizable even when small (an array stored once for several places
     cannot be replaced by a growable copy at its first append)."""
     stored, attrs = to_stored(arr, ctx)
     if stored.dtype == object:
-        compact = ctx.compact and not growable
-        dset = create_dataset(parent, name, stored.astype(h5py.string_dtype()), ctx.storage, compact=compact)
-        write_attr(dset, DATASET_ATTR, tag)
-    else:
-        dset = ctx.create_dataset(parent, name, stored, tag, growable=growable)
-    for key, value in attrs.items():
-        write_attr(dset, key, value)
-    return dset
+        stored = stored.astype(STR_DTYPE)
+    return ctx.create_dataset(parent, name, stored, tag, growable=growable, **attrs)
 
 
 class NdarrayCodec(Codec):
     tag = "numpy.ndarray"
     types = (np.ndarray,)
 
-    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+    def encode(self, value: Any, parent: Group, name: str, ctx: Door) -> None:
         if type(value) is not np.ndarray:
             msg = f"ndarray subclass {type(value).__qualname__} would lose its type: pass "
             msg += "np.asarray(value), or register a codec for it"
@@ -139,24 +134,24 @@ class NdarrayCodec(Codec):
         shared = id(value) in ctx.shared
         ctx.remember(value, write_array(value, parent, name, self.tag, ctx, growable=shared))
 
-    def decode(self, node: Any, ctx: Any) -> Any:
-        if not isinstance(node, h5py.Dataset):
+    def decode(self, node: Any, ctx: Door) -> Any:
+        if not ctx.is_dataset(node):
             if isinstance(node, AttrNode) and isinstance(node.value, np.ndarray):
                 return node.value  # an array attribute written by another tool
             msg = "expected a dataset for tag 'numpy.ndarray'"
             raise ctx.error(FileFormatError, msg, getattr(node, "name", None))
         if ctx.lazy:
             return ctx.session.proxy(node, self)
-        return np.asarray(read(node))
+        return np.asarray(read(node, (), ctx))
 
-    def read_slice(self, dset: h5py.Dataset, key: Any, ctx: Any) -> Any:
+    def read_slice(self, dset: Dataset, key: Any, ctx: Door) -> Any:
         """Used by :class:`ProxyDataset`: read and convert ``dset[key]`` (``ctx``: the session's
         door, for codecs that consult attributes)."""
-        return read(dset, key)
+        return read(dset, key, ctx)
 
-    def convert_for_write(self, value: Any, dset: h5py.Dataset, ctx: Any) -> np.ndarray:
+    def convert_for_write(self, value: Any, dset: Dataset, ctx: Door) -> np.ndarray:
         """Used by :class:`ProxyDataset`: map values to the dataset's stored dtype."""
-        dtype = stored_dtype(dset)
+        dtype = stored_dtype(dset, ctx)
         arr = np.asarray(value)
         if dtype.kind in "mM":
             return np.asarray(arr.astype(dtype)).view("<i8")
@@ -164,30 +159,30 @@ class NdarrayCodec(Codec):
             return arr.astype(dtype).astype(object)
         return arr
 
-    def logical_dtype(self, dset: h5py.Dataset, ctx: Any) -> np.dtype[Any]:
+    def logical_dtype(self, dset: Dataset, ctx: Door) -> np.dtype[Any]:
         """The dtype users see."""
-        return stored_dtype(dset)
+        return stored_dtype(dset, ctx)
 
 
 class NumpyScalarCodec(Codec):
     tag = "numpy.scalar"
     types = (np.generic, np.str_, np.bytes_)
 
-    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+    def encode(self, value: Any, parent: Group, name: str, ctx: Door) -> None:
         if value.dtype.kind in "biufc":
             ctx.write_attr(parent, name, value, self.tag)
         else:
             write_array(np.asarray(value), parent, name, self.tag, ctx)
 
-    def decode(self, node: Any, ctx: Any) -> Any:
+    def decode(self, node: Any, ctx: Door) -> Any:
         if isinstance(node, AttrNode):
             if not isinstance(node.value, np.generic):
                 msg = f"expected a numpy scalar, found {type(node.value).__name__}"
                 raise ctx.error(FileFormatError, msg, node.path)
             return node.value
-        if not isinstance(node, h5py.Dataset) or node.shape != ():
+        if not ctx.is_dataset(node) or node.shape != ():
             raise ctx.error(FileFormatError, "expected a 0-d dataset", node.name)
-        value = read(node)
+        value = read(node, (), ctx)
         return value[()] if isinstance(value, np.ndarray) else value
 
 

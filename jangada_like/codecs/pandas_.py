@@ -274,7 +274,7 @@ def read_column(node: Node, ctx: Door) -> Any:
     tag = ctx.node_tag(node)
     if tag == "pandas.array":
         dtype = _attr_str(node, "dtype", ctx) or str(node.dtype)
-        return np.asarray(read(node)).astype(dtype, copy=False)
+        return np.asarray(read(node, (), ctx)).astype(dtype, copy=False)
     if tag == "pandas.masked":
         return _read_masked(node, ctx)
     value = ctx.decode(node)
@@ -288,7 +288,9 @@ def read_column(node: Node, ctx: Door) -> Any:
 
 
 def _read_masked(group: Group, ctx: Door, rows: Any = ()) -> Any:
-    values, mask = (np.asarray(read(ctx.need(group, n, "a masked column"), rows)) for n in ("values", "mask"))
+    values, mask = (
+        np.asarray(read(ctx.need(group, n, "a masked column"), rows, ctx)) for n in ("values", "mask")
+    )
     if values.shape != mask.shape:
         raise ctx.error(FileFormatError, "values and mask differ in shape", group.name)
     dtype_name = _attr_str(group, "dtype", ctx) or ""
@@ -389,7 +391,7 @@ class CategoricalCodec(Codec):
 
     def decode(self, node: Node, ctx: Door) -> Any:
         try:
-            codes: Any = np.asarray(read(ctx.need(node, "codes", "a Categorical")))
+            codes: Any = np.asarray(read(ctx.need(node, "codes", "a Categorical"), (), ctx))
             categories = ctx.decode(ctx.need(node, "categories", "a Categorical"))
             ordered = bool(ctx.fresh_attr(node, "ordered", False))
             dtype = pd.CategoricalDtype(categories, ordered=ordered)

@@ -20,15 +20,15 @@ from __future__ import annotations
 import pathlib
 from typing import Any, ClassVar
 
-import h5py
 import numpy as np
 
-from ..errors import FileFormatError
-from ..format import ATTR_LIMIT
+from ..door import Door, Group
+from ..errors import FileFormatError, JangadaError
+from ..format import ATTR_LIMIT, DATASET_ATTR, STR_DTYPE
 from .base import AttrNode, Codec
 
 
-def _format_error(ctx: Any, node: Any, expected: str) -> FileFormatError:
+def _format_error(ctx: Door, node: Any, expected: str) -> JangadaError:
     got = node.value if isinstance(node, AttrNode) else node
     path = node.path if isinstance(node, AttrNode) else node.name
     msg = f"expected {expected}, found {type(got).__name__} {got!r:.60}"
@@ -39,10 +39,10 @@ class NoneCodec(Codec):
     tag = "none"
     types = (type(None),)
 
-    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
-        ctx.write_attr(parent, name, h5py.Empty("i1"), self.tag)
+    def encode(self, value: Any, parent: Group, name: str, ctx: Door) -> None:
+        ctx.write_attr(parent, name, ctx.empty("i1"), self.tag)
 
-    def decode(self, node: Any, ctx: Any) -> Any:
+    def decode(self, node: Any, ctx: Door) -> Any:
         return None
 
 
@@ -50,11 +50,11 @@ class _NumberCodec(Codec):
     dtype: np.dtype[Any]
     subclasses = False
 
-    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+    def encode(self, value: Any, parent: Group, name: str, ctx: Door) -> None:
         ctx.write_attr(parent, name, self.dtype.type(value), self.tag)
 
-    def decode(self, node: Any, ctx: Any) -> Any:
-        raw = node.value if isinstance(node, AttrNode) else node[()]
+    def decode(self, node: Any, ctx: Door) -> Any:
+        raw = node.value if isinstance(node, AttrNode) else ctx.read(node)
         if not isinstance(raw, (np.number, np.bool_)):
             raise _format_error(ctx, node, f"a number for tag {self.tag!r}")
         return self.pytype(raw)
@@ -77,13 +77,13 @@ class IntCodec(_NumberCodec):
     types = (int,)
     dtype = np.dtype("int64")
 
-    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+    def encode(self, value: Any, parent: Group, name: str, ctx: Door) -> None:
         if -(2**63) <= value < 2**63:
             ctx.write_attr(parent, name, np.int64(value), self.tag)
         else:  # hex has no digit limit on int(), decimal has (sys.int_info)
             ctx.write_attr(parent, name, hex(value), self.tag)
 
-    def decode(self, node: Any, ctx: Any) -> Any:
+    def decode(self, node: Any, ctx: Door) -> Any:
         raw = node.value if isinstance(node, AttrNode) else None
         if isinstance(raw, str):
             try:
@@ -113,7 +113,7 @@ class ComplexCodec(_NumberCodec):
         return complex(raw)
 
 
-def _store_bytes(data: bytes, parent: h5py.Group, name: str, tag: str, ctx: Any) -> None:
+def _store_bytes(data: bytes, parent: Group, name: str, tag: str, ctx: Door) -> None:
     arr = np.frombuffer(data, dtype=np.uint8)
     if arr.nbytes > ATTR_LIMIT:
         ctx.create_dataset(parent, name, arr, tag)
@@ -121,8 +121,8 @@ def _store_bytes(data: bytes, parent: h5py.Group, name: str, tag: str, ctx: Any)
         ctx.write_attr(parent, name, arr, tag)
 
 
-def _read_bytes(node: Any, ctx: Any) -> bytes:
-    raw = node.value if isinstance(node, AttrNode) else node[()]
+def _read_bytes(node: Any, ctx: Door) -> bytes:
+    raw = node.value if isinstance(node, AttrNode) else ctx.read(node)
     if not isinstance(raw, np.ndarray) or raw.dtype != np.uint8 or raw.ndim != 1:
         raise _format_error(ctx, node, "a 1-D uint8 array")
     return raw.tobytes()
@@ -133,7 +133,7 @@ class StrCodec(Codec):
     types = (str,)
     subclasses = False
 
-    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+    def encode(self, value: Any, parent: Group, name: str, ctx: Door) -> None:
         try:
             data = value.encode("utf-8")
         except UnicodeEncodeError:  # lone surrogates: keep them, as bytes
@@ -142,16 +142,16 @@ class StrCodec(Codec):
         if b"\x00" in data:  # HDF5 strings end at NUL
             _store_bytes(data, parent, name, self.tag, ctx)
         elif len(data) > ATTR_LIMIT:
-            dset = parent.create_dataset(name, data=value, dtype=h5py.string_dtype())
-            dset.attrs["__dataset_type__"] = self.tag
+            dset = ctx.new_dataset(parent, name, value, dtype=STR_DTYPE)
+            ctx.set_attr(dset, DATASET_ATTR, self.tag)
         else:
             ctx.write_attr(parent, name, value, self.tag)
 
-    def decode(self, node: Any, ctx: Any) -> Any:
+    def decode(self, node: Any, ctx: Door) -> Any:
         if isinstance(node, AttrNode) and isinstance(node.value, str):
             return node.value
-        if isinstance(node, h5py.Dataset) and h5py.check_string_dtype(node.dtype) and node.ndim == 0:
-            return node.asstr()[()]
+        if ctx.is_dataset(node) and ctx.string_info(node.dtype) and node.ndim == 0:
+            return ctx.read_str(node)
         if isinstance(node, AttrNode) and isinstance(node.value, bytes):
             return node.value.decode("utf-8", "surrogateescape")
         return _read_bytes(node, ctx).decode("utf-8", "surrogatepass")
@@ -162,10 +162,10 @@ class BytesCodec(Codec):
     types = (bytes,)
     subclasses = False
 
-    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+    def encode(self, value: Any, parent: Group, name: str, ctx: Door) -> None:
         _store_bytes(value, parent, name, self.tag, ctx)
 
-    def decode(self, node: Any, ctx: Any) -> Any:
+    def decode(self, node: Any, ctx: Door) -> Any:
         if isinstance(node, AttrNode) and isinstance(node.value, bytes):
             return node.value  # a fixed-length string attribute written by another tool
         return _read_bytes(node, ctx)
@@ -181,7 +181,7 @@ class PathCodec(Codec):
         "pathlib.PureWindowsPath": pathlib.PureWindowsPath,
     }
 
-    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+    def encode(self, value: Any, parent: Group, name: str, ctx: Door) -> None:
         if isinstance(value, pathlib.Path):
             tag = "pathlib.Path"
         elif isinstance(value, pathlib.PureWindowsPath):
@@ -190,7 +190,7 @@ class PathCodec(Codec):
             tag = "pathlib.PurePosixPath"
         ctx.write_attr(parent, name, str(value), tag)
 
-    def decode(self, node: Any, ctx: Any) -> Any:
+    def decode(self, node: Any, ctx: Door) -> Any:
         if not isinstance(node, AttrNode) or not isinstance(node.value, str):
             raise _format_error(ctx, node, "a path string attribute")
         tag = ctx.node_tag(node)

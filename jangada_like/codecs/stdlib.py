@@ -17,10 +17,9 @@ import warnings
 import zoneinfo
 from typing import Any
 
-import h5py
 import numpy as np
 
-from .._h5 import write_attr
+from ..door import Door, Group
 from ..errors import (
     FileFormatError,
     UnknownClassError,
@@ -34,7 +33,7 @@ from ..serializable import outside_stacklevel
 from .base import AttrNode, Codec
 
 
-def _text(node: Any, ctx: Any, what: str) -> str:
+def _text(node: Any, ctx: Door, what: str) -> str:
     if not isinstance(node, AttrNode) or not isinstance(node.value, str):
         path = node.path if isinstance(node, AttrNode) else node.name
         raise ctx.error(FileFormatError, f"expected {what} as a string attribute", path)
@@ -47,14 +46,14 @@ class DatetimeCodec(Codec):
     types = (dt.datetime, dt.date, dt.time)
     subclasses = False
 
-    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+    def encode(self, value: Any, parent: Group, name: str, ctx: Door) -> None:
         text = value.isoformat()
         tz = getattr(value, "tzinfo", None)
         if isinstance(tz, zoneinfo.ZoneInfo):
             text += f"[{tz.key}]"
         ctx.write_attr(parent, name, text, f"datetime.{type(value).__name__}")
 
-    def decode(self, node: Any, ctx: Any) -> Any:
+    def decode(self, node: Any, ctx: Door) -> Any:
         text = _text(node, ctx, "an ISO 8601 date/time")
         kind = ctx.node_tag(node).rsplit(".", 1)[-1]
         zone = None
@@ -75,11 +74,11 @@ class TimedeltaCodec(Codec):
     types = (dt.timedelta,)
     subclasses = False
 
-    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+    def encode(self, value: Any, parent: Group, name: str, ctx: Door) -> None:
         raw = np.array([value.days, value.seconds, value.microseconds], dtype=np.int64)
         ctx.write_attr(parent, name, raw, self.tag)
 
-    def decode(self, node: Any, ctx: Any) -> Any:
+    def decode(self, node: Any, ctx: Door) -> Any:
         raw = node.value if isinstance(node, AttrNode) else None
         if not isinstance(raw, np.ndarray) or raw.shape != (3,) or raw.dtype.kind not in "iu":
             raise ctx.error(FileFormatError, "a timedelta must be 3 integers", node.path)
@@ -93,7 +92,7 @@ class EnumCodec(Codec):
     tag = "enum"
     types = (enum.Enum, UnknownEnumMember)
 
-    def encode(self, value: Any, parent: h5py.Group, name: str, ctx: Any) -> None:
+    def encode(self, value: Any, parent: Group, name: str, ctx: Door) -> None:
         tag: str | None
         if isinstance(value, UnknownEnumMember):  # written back as it was read
             tag, member, raw = value.enum_tag, value.name, value.value
@@ -107,12 +106,12 @@ class EnumCodec(Codec):
                 warn_unstable_enum(type(value), tag)
         ctx.write_attr(parent, name, f"{tag}.{member}", self.tag)
         if _storable_value(raw):  # the value too, so that a reader without the enum has it
-            write_attr(parent, ENUM_VALUE_PREFIX + name, raw)
+            ctx.set_attr(parent, ENUM_VALUE_PREFIX + name, raw)
 
-    def decode(self, node: Any, ctx: Any) -> Any:
+    def decode(self, node: Any, ctx: Door) -> Any:
         text = _text(node, ctx, "an enum member")
         tag, _, member = text.rpartition(".")
-        raw = ctx.attrs_of(node.parent).get(ENUM_VALUE_PREFIX + node.name)
+        raw = ctx.attr(node.parent, ENUM_VALUE_PREFIX + node.name)
         value = raw.item() if isinstance(raw, np.generic) else raw
         value = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
         cls = ctx.registry.enum_for_tag(tag)
@@ -138,7 +137,7 @@ def _storable_value(raw: Any) -> bool:
 
 
 def _unknown_enum(
-    tag: str, member: str, value: Any, node: Any, ctx: Any, removed: bool = False
+    tag: str, member: str, value: Any, node: Any, ctx: Door, removed: bool = False
 ) -> UnknownEnumMember:
     if removed:
         why = f"enum {tag!r} has no member {member!r} (any more)"
