@@ -182,6 +182,8 @@ class Context:
         self._written: dict[int, tuple[str, Any]] = {}
         #: ids of values referenced more than once in the tree being written (see validate)
         self.shared: set[int] = set()
+        #: the value being written was validated (``shared`` is filled): a session sets it
+        self.validated = False
         #: which members to read (partial loads); None reads everything
         self.selection: Selection | None = None
         #: reading a file written by jangada 0.1.x (marker strings, numpy scalars, wall times)

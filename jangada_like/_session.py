@@ -14,6 +14,7 @@ import copy
 import ctypes
 import fcntl
 import functools
+import hashlib
 import os
 import weakref
 from collections.abc import Callable, Iterable
@@ -169,8 +170,9 @@ class Session:
         self._readers: weakref.WeakSet[Context] = weakref.WeakSet()
         #: hard links written in this session to objects already in the file: alias -> target
         self._links: dict[str, str] = {}
-        #: arrays of table rows (user may hold them) whose rows were written anew: id(obj) -> names
-        self._row_arrays: dict[int, dict[str, Any]] = {}
+        #: arrays given to a property in this session, now read through a proxy: the caller may
+        #: still change them in place.  (id(obj), name) -> (weak ref, fingerprint, obj, proxy)
+        self._given: dict[tuple[int, str], tuple[Any, Any, Any, ProxyDataset]] = {}
 
     # -- state used by proxies ------------------------------------------------------------------
 
@@ -359,7 +361,7 @@ class Session:
         try:
             if self.is_open and self.writable:
                 try:
-                    if self._snapshots or self._watched:  # nothing to compare: done
+                    if self._snapshots or self._watched or self._given:  # else nothing to compare
                         self._write_changed_in_place()
                     flush_safely(self.file, metadata=False)  # type: ignore[arg-type]
                 except Exception as exc:
@@ -386,7 +388,7 @@ class Session:
         self._tables.clear()
         self._watched.clear()
         self._links.clear()
-        self._row_arrays.clear()
+        self._given.clear()
         for resource in self._owned:
             resource.close()
         self._owned.clear()
@@ -473,6 +475,7 @@ class Session:
         where = f"{group.name.rstrip('/')}/{name}"
         validate(value, self.path, ctx.shared, where=where, prop=ctx.prop, registry=ctx.registry)
         ctx.shared.update(shared)
+        ctx.validated = True
         self._detach_below(f"{group.name.rstrip('/')}/{name}", ctx.prop)
 
         def run() -> None:
@@ -492,7 +495,9 @@ class Session:
         if type(value) is list and _is_table(member):  # its rows are objects of the file too
             for i, obj in enumerate(value):
                 self.attach_row(obj, member.name, i, value)
-        if isinstance(member, h5py.Dataset) and isinstance(value, _PROXIED_TYPES):
+        if isinstance(member, h5py.Dataset) and type(value) is np.ndarray:
+            self._give(instance, name, value, self.proxy(member, ctx.codec_for(member)))
+        elif isinstance(member, h5py.Dataset) and isinstance(value, _PROXIED_TYPES):
             codec = ctx.codec_for(member)
             instance.__dict__["_serializable_property__" + name] = self.proxy(member, codec)
         elif isinstance(member, h5py.Group) and isinstance(value, _FRAME_TYPES):
@@ -570,10 +575,7 @@ class Session:
                 continue
             obj.__dict__["_jl_node_"] = _ReplacedNode(self, prop)
             for snapshot in [k for k in self._snapshots if k[0] == key]:
-                before = self._snapshots.pop(snapshot)
-                value = obj.__dict__.get("_serializable_property__" + snapshot[1])
-                if "#" in where and type(value) is np.ndarray and type(before) is np.ndarray:
-                    self._row_arrays.setdefault(key, {})[snapshot[1]] = value
+                del self._snapshots[snapshot]
 
     def detached_item(self, value: Any, prop: str) -> Any:
         """An item read from a list after its place was given another value: no longer in the
@@ -598,7 +600,6 @@ class Session:
                 continue
             self.attach(value, path)
             group = self.file[path]
-            held = self._row_arrays.pop(id(value), {})
             for name in type(value).copiable_properties:
                 private = "_serializable_property__" + name
                 stored: Any = value.__dict__.get(private)
@@ -609,13 +610,44 @@ class Session:
                     if member is not None:  # read anew: the old rows are no longer in the file
                         member._jl_path = f"{path.rstrip('/')}/{name}"
                         value.__dict__[private] = self.door().decode(member)
-                elif isinstance(stored, np.ndarray) and name in held and stored is held[name]:
-                    self._snapshots[(id(value), name)] = np.copy(stored)  # the user may hold it
                 elif isinstance(stored, np.ndarray) and isinstance(member, h5py.Dataset):
-                    codec = ctx.codec_for(member)
-                    value.__dict__[private] = self.proxy(member, codec)
+                    self._give(value, name, stored, self.proxy(member, ctx.codec_for(member)))
+
+    def _give(self, obj: Any, name: str, array: np.ndarray, proxy: ProxyDataset) -> None:
+        """``array``, just written as ``obj.name``, is read through ``proxy`` from now on; the
+        caller may still hold the array and change it in place: that is written at exit."""
+        obj.__dict__["_serializable_property__" + name] = proxy
+        try:
+            ref = weakref.ref(array)
+        except TypeError:  # pragma: no cover - every ndarray takes weak references
+            return
+        self._given[(id(obj), name)] = (ref, _fingerprint(array), obj, proxy)
+
+    def _write_given(self) -> None:
+        """Arrays given to properties in this session and changed in place since: written."""
+        for key, (ref, before, obj, proxy) in list(self._given.items()):
+            array = ref()
+            if array is None:
+                del self._given[key]  # nobody holds it: it cannot change any more
+                continue
+            name = key[1]
+            if (
+                id(obj) not in self._objects
+                or obj.__dict__.get("_serializable_property__" + name) is not proxy
+            ):
+                del self._given[key]  # the property holds something else now, or left the file
+                continue
+            if _same_fingerprint(array, before):
+                continue
+            if proxy.shape == array.shape and proxy.dtype == array.dtype:
+                proxy[...] = array
+            else:  # grown or reshaped through the proxy since: the array as it is now
+                self.write_property(obj, self._objects[id(obj)][1], name, array)
+            self._given[key] = (ref, _fingerprint(array), obj, proxy)
 
     def _write_changed_in_place(self) -> None:
+        if self._given:
+            self._write_given()
         if self._watched:
             self._write_watched()
         for (obj_id, name), before in list(self._snapshots.items()):
@@ -899,6 +931,27 @@ class Session:
         return True
 
 
+#: arrays up to this size are remembered as a copy; larger ones by a digest of their bytes
+_COPY_BYTES = 1 << 20
+
+
+def _fingerprint(array: np.ndarray) -> Any:
+    """What :func:`_same_fingerprint` compares an array with later, to see an in-place change."""
+    if array.nbytes <= _COPY_BYTES or array.dtype.hasobject:
+        return array.copy()
+    data = np.ascontiguousarray(array).data
+    return (array.shape, array.dtype, hashlib.blake2b(data, digest_size=16).digest())
+
+
+def _same_fingerprint(array: np.ndarray, before: Any) -> bool:
+    if isinstance(before, np.ndarray):
+        return bool(values_equal(array, before))
+    if (array.shape, array.dtype) != before[:2]:
+        return False
+    data = np.ascontiguousarray(array).data
+    return hashlib.blake2b(data, digest_size=16).digest() == before[2]
+
+
 def _fits(kind: str, dtype: np.dtype[Any], column: np.dtype[Any]) -> bool:
     """Whether a cell of ``dtype`` can be written into a column of ``column`` and read back as
     it was: strings and ``None`` always; Python numbers when numpy casts them safely; numpy
@@ -1092,6 +1145,8 @@ def _replace_member(group: h5py.Group, name: str, value: Any, ctx: Context) -> N
     session = ctx.session
     if session is not None and (group.get(name, getlink=True) is not None or name in group.attrs):
         session._detach_below(new, ctx.prop or new)  # it leaves the file (the value's objects return)
+    if session is not None and not ctx.validated:  # which values are met twice: linked, not copied
+        validate(value, ctx.file_name, ctx.shared, where=new, prop=ctx.prop, registry=ctx.registry)
     _remove_member(group, tmp, ctx)
     ctx.encode(value, group, tmp)
     _remove_member(group, name, ctx)

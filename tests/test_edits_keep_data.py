@@ -282,3 +282,66 @@ def test_a_value_replaced_twice_in_a_session_reads_as_written(tmp_path: Path) ->
         assert list(day.b) == ["y", 3, None, [4]]
     back = Day.load(path)
     assert back.a["q"].tolist() == [1, 2, 3] and back.b == ["y", 3, None, [4]]
+
+
+class Item(Serializable):
+    n = SerializableProperty(default=0)
+    x = SerializableProperty(default=None)
+    sub = SerializableProperty(default=None)
+
+
+class Root(Persistable):
+    a = SerializableProperty(default=None)
+    b = SerializableProperty(default=None)
+    c = SerializableProperty(default=None)
+
+
+@pytest.mark.parametrize("inside", ["dict", "nested list"])
+def test_an_object_appended_twice_at_exit_stays_one(tmp_path: Path, inside: str) -> None:
+    value: object = (
+        {"t": [Item(n=i) for i in range(7)]} if inside == "dict" else [[Item(n=i) for i in range(7)], "x"]
+    )
+
+    def get(root: Root) -> list[Item]:
+        return root.a["t"] if inside == "dict" else root.a[0]  # type: ignore[no-any-return]
+
+    path = Root(a=value).save(tmp_path / "root")
+    with Root(path, mode="r+") as root:
+        items = get(root)
+        items.append(items[0])  # 8 items, one object twice: written at exit, never as a table
+    with Root(path, mode="r+") as root:
+        get(root)[0].n = -1
+    back = get(Root.load(path))
+    assert back[0] is back[-1] and back[-1].n == -1
+
+
+@pytest.mark.parametrize("n", [7, 8])
+def test_an_array_given_in_a_session_keeps_later_in_place_changes(tmp_path: Path, n: int) -> None:
+    path = Root(a=[Item(n=i, x=np.zeros(3)) for i in range(n)]).save(tmp_path / "root")
+    big = np.zeros((600, 300))  # remembered by a digest, not a copy
+    with Root(path, mode="r+") as root:
+        m1, m2, m3 = np.zeros(3), np.zeros(3), np.zeros(4)
+        root.a[0].x = m1
+        m1[0] = 8.0
+        root.c = Item(x=m2)
+        m2[0] = 8.0
+        root.b = big
+        big[5, 5] = 3.0
+        root.a.append(Item(x=m3))
+        m3[1] = 2.0
+    back = Root.load(path)
+    assert back.a[0].x[0] == 8.0 and back.c.x[0] == 8.0 and back.b[5, 5] == 3.0
+    assert back.a[-1].x.tolist() == [0.0, 2.0, 0.0, 0.0]
+    with Root(path, mode="r+") as root:  # appending through the lazy handle still works
+        root.b = np.zeros((0, 3))
+        root.b.append(np.ones((2, 3)))
+    assert Root.load(path).b.shape == (2, 3)
+
+
+def test_a_held_row_array_survives_a_list_written_twice(tmp_path: Path) -> None:
+    path = Root(a=[Item(n=i, x=np.full(3, float(i))) for i in range(8)]).save(tmp_path / "root")
+    with Root(path, mode="r+") as root:
+        held = root.a[0].x
+        root.a += [Item(n=8, x=np.zeros(4))]  # another shape: the list is written anew (twice)
+        held[0] = 5.0
+    assert Root.load(path).a[0].x.tolist() == [5.0, 0.0, 0.0]
