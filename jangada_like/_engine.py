@@ -485,12 +485,18 @@ class Context:
         """Whether the handle ``node`` can still be read (its file is open)."""
         return bool(node.id.valid)
 
-    def reader(self) -> Context:
+    def reader(self, known: dict[Any, Any] | None = None) -> Context:
         """A door reading the same file outside any session: values are read whole (no
-        proxies) and attached to nothing (items of a list whose place was given another value)."""
+        proxies) and attached to nothing (items of a list whose place was given another value);
+        ``known``: values already read (node -> value), given back as they are."""
         reader = Context(self.file, registry=self.registry, file_name=self.file_name)
         reader.prop = self.prop
+        reader._read.update(known or {})
         return reader
+
+    def known(self) -> dict[Any, Any]:
+        """What this walk has read: node -> value (cycles and shared values resolve to it)."""
+        return self._read
 
     def flush(self) -> None:
         """Push what was written to the file, so that live (SWMR) readers see it at once."""
@@ -587,6 +593,9 @@ class Context:
                 return self.codec_for(node).decode(node, self)
             key = node.id
             if key in self._read:
+                first = self._read_at.get(key)
+                if self.session is not None and first is not None and first != path:
+                    self.session.linked(first, path)  # one object, two places: both are known
                 return self._read[key]
             if isinstance(node, h5py.Dataset) and not self.lazy:
                 _h5.check_readable(node, self)

@@ -455,13 +455,36 @@ class Session:
             raise ReadOnlyError(msg, file=self.path, prop=prop)
 
     def write_property(
-        self, instance: Any, group_path: str, name: str, value: Any, *, shared: Iterable[int] = ()
+        self,
+        instance: Any,
+        group_path: str,
+        name: str,
+        value: Any,
+        *,
+        shared: Iterable[int] = (),
+        in_place: bool = False,
     ) -> None:
-        """Replace ``group[name]`` by ``value`` now (``shared``: ids of values stored elsewhere)."""
+        """Replace ``group[name]`` by ``value`` now (``shared``: ids of values stored elsewhere).
+        ``in_place``: the value held there was changed in place (the same Python object), so
+        every other place of the file that links the old value links the new one."""
         if not self.is_open:
             return
         assert self.file is not None
         group = self.file[group_path]
+        if in_place:
+            where = f"{group.name.rstrip('/')}/{name}"
+            others = self._other_places(where, lambda p: p == where)
+            if others:  # they take the new value: what is there now survives at none of them
+                self._links = {a: t for a, t in self._links.items() if a not in others}
+                self.write_property(instance, group_path, name, value, shared=shared)
+                for place in others:
+                    parent, _, member = place.rpartition("/")
+                    holder = self.file[parent or "/"]
+                    self.forget(place)
+                    del holder[member]
+                    holder[member] = self.file[where]
+                    self.linked(where, place)
+                return
         if isinstance(value, ProxyDataset) and value._source is self and _same(group, name, value):
             return
         if isinstance(value, TableRows) and self._own_rows(value, f"{group.name.rstrip('/')}/{name}"):
@@ -530,6 +553,9 @@ class Session:
         def under(where: str) -> bool:
             return where == path or where.startswith((path + "/", path + "#"))
 
+        for rows in self._tables.values():  # lists about to leave: their items in memory stay
+            if rows._path == path or rows._path.startswith(path + "/"):
+                rows._known = dict(rows._ctx.known())
         self.forget(path)
 
         links = {a: t for a, t in self._links.items() if not under(a)}
@@ -537,6 +563,16 @@ class Session:
         for alias, target in links.items():
             if under(target):
                 moved.setdefault(target, alias)
+        # objects the file links from elsewhere too (saved shared, not linked in this session)
+        for _obj, where in list(self._objects.values()):
+            if "#" in where or not under(where):
+                continue
+            if any(where == t or where.startswith(t + "/") for t in moved):
+                continue
+            other = self._other_place(where, under)
+            if other is not None:
+                moved[where] = other
+                links[other] = where
 
         def survivor(where: str) -> str | None:
             for target, alias in moved.items():
@@ -577,6 +613,33 @@ class Session:
             for snapshot in [k for k in self._snapshots if k[0] == key]:
                 del self._snapshots[snapshot]
 
+    def _other_place(self, where: str, leaving: Callable[[str], bool]) -> str | None:
+        """A path outside the part of the file that is ``leaving`` where the object at ``where``
+        is linked too, if the file links it more than once."""
+        return min(self._other_places(where, leaving), default=None)
+
+    def _other_places(self, where: str, leaving: Callable[[str], bool]) -> list[str]:
+        """The paths outside the part of the file that is ``leaving`` where the object at
+        ``where`` is linked too (asked of HDF5's link count first: the file is searched only for
+        objects stored at several places)."""
+        assert self.file is not None
+        if self.file.get(where, getlink=True).__class__ is not h5py.HardLink:
+            return []
+        node = self.file[where]
+        info = h5py.h5o.get_info(node.id)
+        if info.rc <= 1:
+            return []
+        found: list[str] = []
+
+        def visit(name: bytes, link: Any) -> None:
+            if link.type == h5py.h5l.TYPE_HARD and link.u == info.addr:
+                place = "/" + name.decode("utf-8", "surrogateescape")
+                if not leaving(place) and _NEW not in place:
+                    found.append(place)
+
+        self.file.id.links.visit(visit, info=True)
+        return sorted(found)
+
     def detached_item(self, value: Any, prop: str) -> Any:
         """An item read from a list after its place was given another value: no longer in the
         file, so an object refuses assignments (as the items read before did)."""
@@ -600,6 +663,10 @@ class Session:
                 continue
             self.attach(value, path)
             group = self.file[path]
+            self.door()  # exists, to be told too
+            for reader in list(self._readers):  # read again from anywhere, it is this object
+                reader._read[group.id] = value
+                reader._read_at[group.id] = path
             for name in type(value).copiable_properties:
                 private = "_serializable_property__" + name
                 stored: Any = value.__dict__.get(private)
@@ -665,7 +732,7 @@ class Session:
             if self._write_added(obj, path, name, before, now):
                 self._snapshots[(obj_id, name)] = _any_depth(_snapshot, now)
             else:
-                self.write_property(obj, path, name, now)
+                self.write_property(obj, path, name, now, in_place=True)
 
     # -- collections that grow: write only what was added ---------------------------------------
 
@@ -898,11 +965,11 @@ class Session:
         parent = parent or "/"
         owner = next((o for o, where in self._objects.values() if where == parent), None)
         if owner is not None and name in type(owner)._serializable_properties:
-            self.write_property(owner, parent, name, items, shared=shared)
+            self.write_property(owner, parent, name, items, shared=shared, in_place=True)
             owner.__dict__[type(owner)._serializable_properties[name].private_name] = items
             return
         if owner is not None and name in owner.__dict__.get("_jl_extra_", {}):
-            self.write_property(owner, parent, name, items, shared=shared)
+            self.write_property(owner, parent, name, items, shared=shared, in_place=True)
             owner.__dict__["_jl_extra_"][name] = items
             return
         group = self.file[parent]

@@ -272,9 +272,10 @@ class Door(Protocol):
         """Whether the handle ``node`` can still be read (its file is open)."""
         ...
 
-    def reader(self) -> Door:
+    def reader(self, known: dict[Any, Any] | None = None) -> Door:
         """A door reading the same file outside any session: values are read whole (no
-        proxies) and attached to nothing (items of a list whose place was given another value)."""
+        proxies) and attached to nothing (items of a list whose place was given another value);
+        ``known``: values already read (node -> value), given back as they are."""
         ...
 
     # -- added for pandas/frames --
@@ -298,6 +299,10 @@ class Door(Protocol):
 
     def node_at(self, path: str) -> Node:
         """The group or dataset at the absolute HDF5 ``path`` (a handle finding its place again)."""
+        ...
+
+    def known(self) -> dict[Any, Any]:
+        """What this walk has read: node -> value (cycles and shared values resolve to it)."""
         ...
 
     def flush(self) -> None:

@@ -345,3 +345,79 @@ def test_a_held_row_array_survives_a_list_written_twice(tmp_path: Path) -> None:
         root.a += [Item(n=8, x=np.zeros(4))]  # another shape: the list is written anew (twice)
         held[0] = 5.0
     assert Root.load(path).a[0].x.tolist() == [5.0, 0.0, 0.0]
+
+
+# -- values the file stores at two places (saved shared) ---------------------------------------
+
+
+@pytest.mark.parametrize("n", [7, 8, 9])
+def test_a_list_saved_at_two_places_changed_in_place_changes_at_both(tmp_path: Path, n: int) -> None:
+    shared = [Item(n=i) for i in range(n)]
+    path = Root(a=shared, b=shared).save(tmp_path / "root")
+    with Root(path, mode="r+") as root:
+        assert root.a is root.b
+        root.a.sort(key=lambda t: -t.n)  # the one list: b is sorted too
+        root.a[1].x = "changed"
+    back = Root.load(path)
+    assert back.a is back.b and [t.n for t in back.b] == list(range(n - 1, -1, -1))
+    assert back.b[1].x == "changed"
+    with h5py.File(path, "r") as f:
+        assert f["root/a"].id == f["root/b"].id
+
+
+def test_an_object_saved_at_two_places_lives_on_when_one_is_reassigned(tmp_path: Path) -> None:
+    o = Item(n=1, sub={"k": [1, 2]})
+    path = Root(a=o, b=[o, Item(n=2)]).save(tmp_path / "root")
+    with Root(path, mode="r+") as root:
+        assert root.a is root.b[0]
+        root.a = None  # o is still root.b[0]
+        root.b[0].sub["k"].append(3)
+        root.b[0].n = 5
+        root.c = root.b[0]
+    back = Root.load(path)
+    assert back.b[0].sub == {"k": [1, 2, 3]} and back.b[0].n == 5 and back.c is back.b[0]
+
+
+def test_an_object_saved_at_two_places_unread_at_one_lives_on(tmp_path: Path) -> None:
+    o = Item(n=1)
+    path = Root(a=o, b=Item(sub=o)).save(tmp_path / "root")
+    with Root(path, mode="r+") as root:
+        kept = root.a  # root.b never read: the file alone knows o is there too
+        root.a = None
+        kept.n = 9
+    assert Root.load(path).b.sub.n == 9
+
+
+def test_swapping_two_objects_that_share_one_keeps_it_shared(tmp_path: Path) -> None:
+    o = Item(n=0)
+    path = Root(a=Item(n=1, sub=o), b=Item(n=2, sub=o)).save(tmp_path / "root")
+    with Root(path, mode="r+") as root:
+        root.a, root.b = root.b, root.a
+        assert root.a.sub is root.b.sub
+        root.a.sub.n = 5
+    back = Root.load(path)
+    assert (back.a.n, back.b.n) == (2, 1) and back.a.sub is back.b.sub and back.a.sub.n == 5
+
+
+def test_a_list_written_anew_keeps_one_object_for_one_stored_object(tmp_path: Path) -> None:
+    o = Item(n=4, x=[1, 2])
+    path = Root(a=[Item(n=1, sub=[o, Item(n=7)]), o]).save(tmp_path / "root")
+    with Root(path, mode="r+") as root:
+        root.a.reverse()  # a = [o, Item(n=1, sub=[o, ...])]
+        assert root.a[1].sub[0] is root.a[0]
+        root.a[0].x.append(3)
+        root.a[1].sub[0].x.append(4)
+    back = Root.load(path)
+    assert back.a[0].x == [1, 2, 3, 4] and back.a[1].sub[0] is back.a[0]
+
+
+def test_nested_edits_after_lists_are_written_anew(tmp_path: Path) -> None:
+    inner = [Item(n=i) for i in range(8)]
+    path = Root(a=[Item(n=3, sub=[Item(n=4, sub=inner), Item(n=5)]), Item()]).save(tmp_path / "root")
+    with Root(path, mode="r+") as root:
+        del root.a[1]
+        root.a[0].sub[0].sub[0].n = 1.5  # a float into an int column: the table written anew
+        del root.a[0].sub[1]
+    back = Root.load(path)
+    assert len(back.a) == 1 and len(back.a[0].sub) == 1 and back.a[0].sub[0].sub[0].n == 1.5
+    assert [t.n for t in back.a[0].sub[0].sub[1:]] == list(range(1, 8))

@@ -267,6 +267,8 @@ class TableRows(Sequence[Any], LazyContainer):
         self._plain: list[Any] | None = None
         #: set when the property was given another value: this list is no longer in the file
         self._replaced: str | None = None
+        #: then: what its reader had read (node -> value), so items in memory stay themselves
+        self._known: dict[Any, Any] = {}
         if writable:
             ctx.session.track_rows(self)
 
@@ -317,7 +319,7 @@ class TableRows(Sequence[Any], LazyContainer):
         readable while the file is open; the item is read whole (no proxies: it is in no file)
         and refuses assignments."""
         ctx = self._ctx
-        reader = ctx.reader()
+        reader = ctx.reader(self._known)
         group = self._group
         if self._cls is None:
             value = reader.decode(reader.member(group, str(i)))
