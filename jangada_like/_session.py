@@ -525,7 +525,7 @@ class Session:
             instance.__dict__["_serializable_property__" + name] = self.proxy(member, codec)
         elif isinstance(member, h5py.Group) and isinstance(value, _FRAME_TYPES):
             member._jl_path = member.name
-            instance.__dict__["_serializable_property__" + name] = self.door().decode(member)  # a handle
+            self._give(instance, name, value, self.door().decode(member))  # a lazy frame handle
 
     def track_reader(self, ctx: Context) -> None:
         """A context reading this file: told (``forget``) of every place written."""
@@ -591,12 +591,14 @@ class Session:
         for key, rows in list(self._tables.items()):
             if rows._path == path or rows._path.startswith(path + "/"):
                 new = survivor(rows._path)
-                if new is not None:
+                if new is not None:  # linked elsewhere too: it lives on there
                     rows._path = new
+                    rows._group._jl_path = new
                     continue
                 rows._replaced = prop
                 del self._tables[key]
         below = [key for key, (_obj, where) in self._objects.items() if under(where)]
+        survivors: list[tuple[Any, str]] = []
         for key in below:
             obj, where = self._objects.pop(key)
             base, sep, index = where.partition("#")
@@ -608,10 +610,24 @@ class Session:
                     node.table_path = new
                 else:
                     obj.__dict__["_jl_node_"] = _ObjectNode(self, new)
+                    survivors.append((obj, new))
                 continue
             obj.__dict__["_jl_node_"] = _ReplacedNode(self, prop)
             for snapshot in [k for k in self._snapshots if k[0] == key]:
                 del self._snapshots[snapshot]
+        for obj, where in survivors:  # read again from its other place, it is this object
+            self._known_at(obj, where)
+
+    def _known_at(self, obj: Any, where: str) -> None:
+        """Tell every reader of this file that the node at ``where`` is ``obj``."""
+        assert self.file is not None
+        node = self.file.get(where)
+        if node is None:
+            return
+        self.door()  # exists, to be told too
+        for reader in list(self._readers):
+            reader._read[node.id] = obj
+            reader._read_at[node.id] = where
 
     def _other_place(self, where: str, leaving: Callable[[str], bool]) -> str | None:
         """A path outside the part of the file that is ``leaving`` where the object at ``where``
@@ -663,10 +679,7 @@ class Session:
                 continue
             self.attach(value, path)
             group = self.file[path]
-            self.door()  # exists, to be told too
-            for reader in list(self._readers):  # read again from anywhere, it is this object
-                reader._read[group.id] = value
-                reader._read_at[group.id] = path
+            self._known_at(value, path)  # read again from anywhere, it is this object
             for name in type(value).copiable_properties:
                 private = "_serializable_property__" + name
                 stored: Any = value.__dict__.get(private)
@@ -680,9 +693,10 @@ class Session:
                 elif isinstance(stored, np.ndarray) and isinstance(member, h5py.Dataset):
                     self._give(value, name, stored, self.proxy(member, ctx.codec_for(member)))
 
-    def _give(self, obj: Any, name: str, array: np.ndarray, proxy: ProxyDataset) -> None:
-        """``array``, just written as ``obj.name``, is read through ``proxy`` from now on; the
-        caller may still hold the array and change it in place: that is written at exit."""
+    def _give(self, obj: Any, name: str, array: Any, proxy: Any) -> None:
+        """``array`` (or a DataFrame), just written as ``obj.name``, is read through ``proxy``
+        (a lazy handle) from now on; the caller may still hold the value and change it in
+        place: that is written at exit."""
         obj.__dict__["_serializable_property__" + name] = proxy
         try:
             ref = weakref.ref(array)
@@ -706,10 +720,20 @@ class Session:
                 continue
             if _same_fingerprint(array, before):
                 continue
-            if proxy.shape == array.shape and proxy.dtype == array.dtype:
-                proxy[...] = array
-            else:  # grown or reshaped through the proxy since: the array as it is now
+            if not isinstance(proxy, ProxyDataset):  # a frame changed by the caller: written anew
                 self.write_property(obj, self._objects[id(obj)][1], name, array)
+                continue  # write_property gave it again, with a new handle
+            region = _region(proxy, array)
+            if region is None:  # reshaped or retyped through the proxy since: the array as it is
+                self.write_property(obj, self._objects[id(obj)][1], name, array)
+            elif isinstance(before, np.ndarray) and before.shape == array.shape:
+                # only the elements the caller changed: changes made through the proxy stay
+                changed = _changed(array, before)
+                current = np.array(proxy[region])
+                current[changed] = array[changed]
+                proxy[region] = current
+            else:
+                proxy[region] = array
             self._given[key] = (ref, _fingerprint(array), obj, proxy)
 
     def _write_changed_in_place(self) -> None:
@@ -1002,21 +1026,69 @@ class Session:
 _COPY_BYTES = 1 << 20
 
 
-def _fingerprint(array: np.ndarray) -> Any:
-    """What :func:`_same_fingerprint` compares an array with later, to see an in-place change."""
+def _fingerprint(array: Any) -> Any:
+    """What :func:`_same_fingerprint` compares an array (or a DataFrame) with later, to see an
+    in-place change."""
+    if not isinstance(array, np.ndarray):  # a DataFrame: a deep copy, or a digest if large
+        if int(array.memory_usage(index=True).sum()) > 64 * _COPY_BYTES:
+            digest = _frame_digest(array)
+            if digest is not None:
+                return (list(array.columns), list(array.dtypes), digest)
+        return array.copy(deep=True)
     if array.nbytes <= _COPY_BYTES or array.dtype.hasobject:
         return array.copy()
     data = np.ascontiguousarray(array).data
     return (array.shape, array.dtype, hashlib.blake2b(data, digest_size=16).digest())
 
 
-def _same_fingerprint(array: np.ndarray, before: Any) -> bool:
+def _frame_digest(frame: Any) -> bytes | None:
+    """A digest of a DataFrame's values and index (``None`` if pandas cannot hash them)."""
+    import pandas as pd  # a frame is at hand: pandas is loaded
+
+    try:
+        hashed = pd.util.hash_pandas_object(frame, index=True).to_numpy()
+    except TypeError:
+        return None
+    return hashlib.blake2b(np.ascontiguousarray(hashed).data, digest_size=16).digest()
+
+
+def _same_fingerprint(array: Any, before: Any) -> bool:
+    if not isinstance(array, np.ndarray) and isinstance(before, tuple):
+        now = (list(array.columns), list(array.dtypes), _frame_digest(array))
+        return now == before
+    if not isinstance(array, np.ndarray):
+        return bool(
+            array.equals(before)
+            and list(array.columns) == list(before.columns)
+            and list(array.dtypes) == list(before.dtypes)
+            and array.index.equals(before.index)
+        )
     if isinstance(before, np.ndarray):
         return bool(values_equal(array, before))
     if (array.shape, array.dtype) != before[:2]:
         return False
     data = np.ascontiguousarray(array).data
     return hashlib.blake2b(data, digest_size=16).digest() == before[2]
+
+
+def _region(proxy: ProxyDataset, array: np.ndarray) -> tuple[slice, ...] | None:
+    """Where ``array`` lies in the dataset behind ``proxy`` (which may have grown along axis 0
+    by appends since the array was given), or ``None`` if it does not fit there."""
+    if proxy.dtype != array.dtype or proxy.ndim != array.ndim:
+        return None
+    if array.ndim == 0:
+        return ()
+    if proxy.shape[1:] != array.shape[1:] or proxy.shape[0] < array.shape[0]:
+        return None
+    return (slice(0, array.shape[0]),)
+
+
+def _changed(array: np.ndarray, before: np.ndarray) -> Any:
+    """The elements of ``array`` that differ from ``before`` (NaN equal to NaN)."""
+    same = array == before
+    if array.dtype.kind in "fc":
+        same |= np.isnan(array) & np.isnan(before)
+    return ~same
 
 
 def _fits(kind: str, dtype: np.dtype[Any], column: np.dtype[Any]) -> bool:

@@ -421,3 +421,61 @@ def test_nested_edits_after_lists_are_written_anew(tmp_path: Path) -> None:
     back = Root.load(path)
     assert len(back.a) == 1 and len(back.a[0].sub) == 1 and back.a[0].sub[0].sub[0].n == 1.5
     assert [t.n for t in back.a[0].sub[0].sub[1:]] == list(range(1, 8))
+
+
+def test_a_short_shared_list_read_at_its_second_place_takes_edits_after_the_first_goes(
+    tmp_path: Path,
+) -> None:
+    shared = [Item(n=i) for i in range(3)]
+    path = Root(a=shared, b=shared).save(tmp_path / "root")
+    with Root(path, mode="r+") as root:
+        held = root.b
+        root.a = None
+        held[0].n = 50  # was: KeyError, the items still wrote to the place of a
+        held.append(Item(n=7))
+    back = Root.load(path)
+    assert back.a is None and [t.n for t in back.b] == [50, 1, 2, 7]
+
+
+def test_an_object_held_after_one_of_its_places_goes_stays_the_one_at_the_other(tmp_path: Path) -> None:
+    o = Item(n=1, x=[1])
+    path = Root(b=[o, Item(n=2)], c=o).save(tmp_path / "root")
+    with Root(path, mode="r+") as root:
+        held = root.c
+        root.c = None
+        assert held is root.b[0]
+        held.x.append(2)
+        root.b[0].x.append(3)
+        held.n = 5
+    back = Root.load(path)
+    assert back.b[0].x == [1, 2, 3] and back.b[0].n == 5
+
+
+def test_a_given_array_changed_by_the_caller_and_through_its_proxy_keeps_both(tmp_path: Path) -> None:
+    path = Root(a=np.zeros((1, 3)), b=np.zeros(3)).save(tmp_path / "root")
+    arr, vec = np.zeros((1, 3)), np.zeros(3)
+    with Root(path, mode="r+") as root:
+        root.a = arr
+        root.a.append(np.ones((2, 3)))  # grown through the proxy
+        arr[0, 0] = 9.0  # then the caller's array: only the changed element is written
+        root.b = vec
+        root.b[1] = 5.0
+        vec[0] = 1.0
+    back = Root.load(path)
+    assert back.a.tolist() == [[9.0, 0.0, 0.0], [1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
+    assert back.b.tolist() == [1.0, 5.0, 0.0]  # as one array would have it
+
+
+def test_a_frame_given_in_a_session_keeps_the_callers_later_changes(tmp_path: Path) -> None:
+    import pandas as pd
+
+    path = Root(a=pd.DataFrame({"a": [1, 2]}), b={"k": 1}).save(tmp_path / "root")
+    df, df2 = pd.DataFrame({"v": [1.5]}), pd.DataFrame({"w": [1, 2]})
+    with Root(path, mode="r+") as root:
+        root.a = df
+        df["new"] = 3
+        df.loc[1] = [2.5, 4]
+        root.b["df"] = df2
+        df2["w"] = [7, 8]
+    back = Root.load(path)
+    assert back.a.equals(df) and back.b["df"].equals(df2)
