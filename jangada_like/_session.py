@@ -489,9 +489,16 @@ class Session:
             return
         if isinstance(value, TableRows) and self._own_rows(value, f"{group.name.rstrip('/')}/{name}"):
             return  # the rows of this very place (``obj.rows += [...]`` assigns them back)
+        if isinstance(value, TableRows) and self._link_rows(instance, group, name, value):
+            return
         prop = type(instance)._serializable_properties.get(name)
         if prop is not None and not prop.copiable:
             return
+        given = value
+        if type(value) is np.ndarray:  # given to a property before: one array, one dataset
+            proxy = next((e[3] for e in self._given.values() if e[0]() is value), None)
+            if proxy is not None and proxy._dset.id.valid and proxy.shape == value.shape:
+                value = proxy
         ctx = Context(self.file, session=self, file_name=self.path)
         ctx.prop = f"{type(instance).__qualname__}.{name}"
         ctx.storage = {**type(instance).__jangada_storage__, **prop._storage} if prop is not None else {}
@@ -518,14 +525,17 @@ class Session:
         if type(value) is list and _is_table(member):  # its rows are objects of the file too
             for i, obj in enumerate(value):
                 self.attach_row(obj, member.name, i, value)
-        if isinstance(member, h5py.Dataset) and type(value) is np.ndarray:
-            self._give(instance, name, value, self.proxy(member, ctx.codec_for(member)))
+        if isinstance(member, h5py.Dataset) and type(given) is np.ndarray:
+            self._give(instance, name, given, self.proxy(member, ctx.codec_for(member)))
         elif isinstance(member, h5py.Dataset) and isinstance(value, _PROXIED_TYPES):
             codec = ctx.codec_for(member)
             instance.__dict__["_serializable_property__" + name] = self.proxy(member, codec)
         elif isinstance(member, h5py.Group) and isinstance(value, _FRAME_TYPES):
             member._jl_path = member.name
             self._give(instance, name, value, self.door().decode(member))  # a lazy frame handle
+        elif isinstance(member, h5py.Group) and _is_frame_handle(value):
+            member._jl_path = member.name  # a handle of another place: one of this place now
+            instance.__dict__["_serializable_property__" + name] = self.door().decode(member)
 
     def track_reader(self, ctx: Context) -> None:
         """A context reading this file: told (``forget``) of every place written."""
@@ -921,6 +931,25 @@ class Session:
         entry = self._objects.get(id(value))
         return None if entry is None or "#" in entry[1] else entry[1]
 
+    def _link_rows(self, instance: Any, group: h5py.Group, name: str, rows: TableRows) -> bool:
+        """``instance.name = rows``, the lazy list of another place of this file: the file links
+        it from here too, so it stays one list (``False``: it cannot, written as a copy)."""
+        where = f"{group.name.rstrip('/')}/{name}"
+        live = self._tables.get(id(rows)) is rows and rows._plain is None and rows._replaced is None
+        if not live or rows._path == where or rows._path.startswith(where + "/"):
+            return False
+        prop = f"{type(instance).__qualname__}.{name}"
+        self._detach_below(where, prop)
+        ctx = Context(self.file, session=self, file_name=self.path)
+        _remove_member(group, name, ctx)
+        ctx.flush_tags()
+        assert self.file is not None
+        group[name] = self.file[rows._path]
+        self.linked(rows._path, where)
+        self.forget(group.name, below=False)
+        self._snapshots.pop((id(instance), name), None)
+        return True
+
     def _own_rows(self, rows: TableRows, path: str) -> bool:
         """Whether ``rows`` are the rows of this session at ``path``, unchanged in layout."""
         live = self._tables.get(id(rows)) is rows and rows._plain is None and rows._replaced is None
@@ -1069,6 +1098,11 @@ def _same_fingerprint(array: Any, before: Any) -> bool:
         return False
     data = np.ascontiguousarray(array).data
     return hashlib.blake2b(data, digest_size=16).digest() == before[2]
+
+
+def _is_frame_handle(value: Any) -> bool:
+    """A lazy DataFrame handle (``FrameProxy``), known without importing pandas."""
+    return getattr(type(value), "__jangada_lazy__", False) and not isinstance(value, ProxyDataset)
 
 
 def _region(proxy: ProxyDataset, array: np.ndarray) -> tuple[slice, ...] | None:

@@ -167,7 +167,11 @@ class SerializableProperty(Generic[T]):
     def __set__(self, instance: object, value: Any) -> None:
         if type(value) in READ_ONLY:  # read in a read-only session: this object's to change now
             value = thaw(value)
-        elif isinstance(value, LazyContainer) and value is not instance.__dict__.get(self.private_name):
+        elif (
+            isinstance(value, LazyContainer)
+            and value is not instance.__dict__.get(self.private_name)
+            and not value.stays_with(instance)
+        ):
             value = thaw(value)  # a list read item by item, given to another place: read it whole
         self._assign(instance, value, explicit=True)
 

@@ -50,6 +50,11 @@ class LazyContainer(abc.ABC):
     def thawed(self) -> Any:
         """All items, read now, as a plain container."""
 
+    def stays_with(self, owner: Any) -> bool:
+        """Whether, given to ``owner``, this container can be stored there as it is (another
+        place of the same open file): then it is not read whole, and stays one container."""
+        return False
+
 
 def _refuse(container: Any, *_args: Any, **_kwargs: Any) -> NoReturn:
     kind = type(container).__mro__[1].__name__

@@ -479,3 +479,66 @@ def test_a_frame_given_in_a_session_keeps_the_callers_later_changes(tmp_path: Pa
         df2["w"] = [7, 8]
     back = Root.load(path)
     assert back.a.equals(df) and back.b["df"].equals(df2)
+
+
+def test_a_lazy_list_given_to_a_second_property_stays_one_list(tmp_path: Path) -> None:
+    path = Root(a=[Item(n=i) for i in range(3)]).save(tmp_path / "root")
+    with Root(path, mode="r+") as root:
+        held = root.a
+        root.c = held
+        assert root.c is held
+        root.c.append(Item(n=9))
+    back = Root.load(path)
+    assert back.a is back.c and [t.n for t in back.a] == [0, 1, 2, 9]
+    with Root(path, mode="r+") as root:  # then the first place goes: the list lives on at c
+        held = root.a
+        root.a = None
+        held.append(Item(n=10))
+    assert [t.n for t in Root.load(path).c] == [0, 1, 2, 9, 10]
+
+
+@pytest.mark.parametrize("n", [3, 8])
+def test_swapping_the_two_places_of_one_saved_list_keeps_it_one(tmp_path: Path, n: int) -> None:
+    shared = [Item(n=i) for i in range(n)]
+    path = Root(a=shared, b=shared).save(tmp_path / "root")
+    with Root(path, mode="r+") as root:
+        root.a, root.b = root.b, root.a
+        assert root.a is root.b
+        root.a.append(Item(n=100))
+    back = Root.load(path)
+    assert back.a is back.b and back.b[-1].n == 100
+
+
+def test_a_list_held_after_its_place_went_and_given_to_another_takes_appends(tmp_path: Path) -> None:
+    path = Root(a=[Item(n=i) for i in range(10)]).save(tmp_path / "root")
+    with Root(path, mode="r+") as root:
+        rows = root.a
+        root.a = None
+        root.b = rows  # was: later appends raised SessionClosedError
+        rows.append(Item(n=50))
+    back = Root.load(path)
+    assert back.a is None and [t.n for t in back.b] == [*range(10), 50]
+
+
+@pytest.mark.parametrize("new", ["list", "none", "frame"])
+def test_a_frame_handle_given_to_another_property_keeps_reading_its_frame(tmp_path: Path, new: str) -> None:
+    import pandas as pd
+
+    path = Root(a=pd.DataFrame({"z": [1, 2]})).save(tmp_path / "root")
+    replacement = {"list": [2], "none": None, "frame": pd.DataFrame({"q": [0.5]})}[new]
+    with Root(path, mode="r+") as root:
+        root.b = root.a
+        root.a = replacement
+        assert root.b[()].to_dict() == {"z": {0: 1, 1: 2}}
+    assert Root.load(path).b.to_dict() == {"z": {0: 1, 1: 2}}
+
+
+def test_one_array_given_to_two_properties_is_stored_once(tmp_path: Path) -> None:
+    path = Root(a=np.zeros(3)).save(tmp_path / "root")
+    arr = np.zeros(3)
+    with Root(path, mode="r+") as root:
+        root.a = arr
+        root.b = arr
+        arr[0] = 1.0
+    back = Root.load(path)
+    assert back.a is back.b and back.a[0] == 1.0

@@ -381,8 +381,26 @@ class TableRows(Sequence[Any], LazyContainer):
     __rmul__ = __mul__
 
     def thawed(self) -> list[Any]:
-        """Every item, read now, in a plain list."""
-        return list(self)
+        """Every item, read now, in a plain list.  A list whose place was given another value
+        forwards to that plain list from then on (given to another place, it is that list)."""
+        items = list(self)
+        if self._replaced is not None and self._writable and self._plain is None:
+            self._plain, self._replaced = items, None
+        return items
+
+    def stays_with(self, owner: Any) -> bool:
+        """Given to another object of the same writable session, the list stays itself: the
+        file links it from the new place too, and changes through either reach both."""
+        node = owner.__dict__.get("_jl_node_")
+        session = self._ctx.session
+        return (
+            self._writable
+            and self._plain is None
+            and self._replaced is None
+            and session is not None
+            and session.is_open
+            and getattr(node, "session", None) is session
+        )
 
     def copy(self) -> list[Any]:
         """A plain list of the rows (all of them are read)."""
