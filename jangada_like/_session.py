@@ -463,6 +463,7 @@ class Session:
         *,
         shared: Iterable[int] = (),
         in_place: bool = False,
+        changed: bool = False,
     ) -> None:
         """Replace ``group[name]`` by ``value`` now (``shared``: ids of values stored elsewhere).
         ``in_place``: the value held there was changed in place (the same Python object), so
@@ -473,27 +474,30 @@ class Session:
         group = self.file[group_path]
         if in_place:
             where = f"{group.name.rstrip('/')}/{name}"
-            others = self._other_places(where, lambda p: p == where)
-            if others:  # they take the new value: what is there now survives at none of them
-                self._links = {a: t for a, t in self._links.items() if a not in others}
-                self.write_property(instance, group_path, name, value, shared=shared)
-                for place in others:
-                    parent, _, member = place.rpartition("/")
-                    holder = self.file[parent or "/"]
-                    self.forget(place)
-                    del holder[member]
-                    holder[member] = self.file[where]
-                    self.linked(where, place)
+            write = functools.partial(
+                self.write_property, instance, group_path, name, value, shared=shared, changed=True
+            )
+            if self._everywhere(where, write):
                 return
         if isinstance(value, ProxyDataset) and value._source is self and _same(group, name, value):
             return
         if isinstance(value, TableRows) and self._own_rows(value, f"{group.name.rstrip('/')}/{name}"):
             return  # the rows of this very place (``obj.rows += [...]`` assigns them back)
+        if (
+            isinstance(value, TableRows)
+            and value._plain is not None
+            and value._replaced is None
+            and value._path == f"{group.name.rstrip('/')}/{name}"
+        ):
+            return  # written anew at this place already (``obj.rows *= 2`` assigns them back)
         if isinstance(value, TableRows) and self._link_rows(instance, group, name, value):
             return
         prop = type(instance)._serializable_properties.get(name)
         if prop is not None and not prop.copiable:
             return
+        before = self._snapshots.get((id(instance), name), _NOTHING)
+        if before is not _NOTHING and not (in_place or changed) and _any_depth(_unchanged, value, before):
+            return  # the value it holds, given back unchanged (``obj.a = obj.a``): nothing to do
         given = value
         if type(value) is np.ndarray:  # given to a property before: one array, one dataset
             proxy = next((e[3] for e in self._given.values() if e[0]() is value), None)
@@ -1027,11 +1031,58 @@ class Session:
             return
         group = self.file[parent]
         group._jl_path = parent
-        ctx = Context(self.file, session=self, file_name=self.path)
-        ctx.prop = table_path
-        ctx.shared.update(shared)
-        walk(functools.partial(_replace_member, group, name, items, ctx))
-        self._adopt(ctx)
+
+        def write() -> None:
+            ctx = Context(self.file, session=self, file_name=self.path)
+            ctx.prop = table_path
+            ctx.shared.update(shared)
+            walk(functools.partial(_replace_member, group, name, items, ctx))
+            self._adopt(ctx)
+
+        if not self._everywhere(table_path, write):
+            write()
+        self._snapshot_holder(table_path)
+
+    def _everywhere(self, where: str, write: Callable[[], None]) -> bool:
+        """A value changed in place at ``where``, which the file links from other places too:
+        ``write`` it, then link every other place to it (they held the same value), and say
+        ``True``; ``False``, having done nothing, when no other place links it."""
+        others = self._other_places(where, lambda p: p == where)
+        if not others:
+            return False
+        # they take the new value: what is there now survives at none of them
+        self._links = {a: t for a, t in self._links.items() if a not in others}
+        write()
+        assert self.file is not None
+        for place in others:
+            parent, _, member = place.rpartition("/")
+            holder = self.file[parent or "/"]
+            self.forget(place)
+            del holder[member]
+            holder[member] = self.file[where]
+            self.linked(where, place)
+        return True
+
+    def _snapshot_holder(self, path: str) -> None:
+        """The value at ``path`` (inside a dict or a list of a property) was written anew: the
+        property holding it is compared from now on with what it holds now, so that a later
+        in-place change of it is seen (and one already written is not written again)."""
+        best: tuple[Any, str] | None = None
+        for obj, where in self._objects.values():
+            inside = "#" not in where and path.startswith(where.rstrip("/") + "/")
+            if inside and (best is None or len(where) > len(best[1])):
+                best = (obj, where)
+        for key, (rows, index, value, _before) in list(self._watched.items()):
+            place = f"{rows._path}/{index}"
+            if path == place or path.startswith(place + "/"):
+                self._watched[key] = (rows, index, value, _any_depth(_snapshot, value))
+        if best is None:
+            return
+        obj, where = best
+        name = path[len(where.rstrip("/")) + 1 :].split("/", 1)[0]
+        value = obj.__dict__.get("_serializable_property__" + name)
+        if isinstance(value, _SNAPSHOT_TYPES):
+            self._snapshots[(id(obj), name)] = _any_depth(_snapshot, value)
 
     def _update_keys(
         self, group: h5py.Group, before: dict[Any, Any], now: dict[Any, Any], ctx: Context
@@ -1265,18 +1316,24 @@ def _any_depth(fn: Callable[..., T], *args: Any) -> T:
         return run_deep(functools.partial(fn, *args))
 
 
+_NOTHING = object()
+
+
 def _is_handle(value: Any) -> bool:
     """Values compared by identity: objects, and handles to the open file (lazy arrays, lazy
-    frames, lists read item by item), which write their own changes and are never copied."""
-    return isinstance(value, (ProxyDataset, Serializable, TableRows)) or getattr(
-        type(value), "__jangada_lazy__", False
-    )
+    frames, lists read item by item), which write their own changes and are never copied.  A
+    lazy list written anew forwards to a plain list: that list is compared as a list."""
+    if isinstance(value, TableRows):
+        return value._plain is None
+    return isinstance(value, (ProxyDataset, Serializable)) or getattr(type(value), "__jangada_lazy__", False)
 
 
 def _snapshot(value: Any) -> Any:
     """A copy of a container tree that keeps proxies and objects by identity (no data read)."""
     if _is_handle(value):
         return value
+    if isinstance(value, TableRows):  # forwarding to the plain list it was written as
+        return _snapshot(value._plain)
     if type(value) is dict:
         return {k: _snapshot(v) for k, v in value.items()}
     if type(value) in (list, tuple, set, frozenset):
@@ -1288,6 +1345,8 @@ def _unchanged(now: Any, before: Any) -> bool:
     """Compare with a snapshot: proxies and objects by identity, everything else by value."""
     if _is_handle(now) or _is_handle(before):
         return now is before
+    if isinstance(now, TableRows):
+        now = now._plain
     if type(now) is not type(before):
         return False
     if type(now) is dict:

@@ -542,3 +542,57 @@ def test_one_array_given_to_two_properties_is_stored_once(tmp_path: Path) -> Non
         arr[0] = 1.0
     back = Root.load(path)
     assert back.a is back.b and back.a[0] == 1.0
+
+
+_MOVES = [
+    "r.c, r.a = r.a, None; r.c.pop()",
+    "r.a, r.c = r.c, r.a; r.c.reverse()",
+    "r.b['t'].pop(); r.b['t'].pop(); r.a, r.c = r.c, r.a",
+    "r.c = r.b['t']; r.a = 0; r.b['t'].pop()",
+    "r.a = None; r.a = r.b['t']; r.a.pop()",
+    "r.b['t'].sort(key=lambda t: -t.n); r.a = None; r.b['t'].pop()",
+    "r.a *= 2; r.a.append(Item(n=99))",
+]
+
+
+@pytest.mark.parametrize("code", _MOVES)
+def test_a_list_saved_at_two_places_moved_and_changed_matches_plain_python(tmp_path: Path, code: str) -> None:
+    def ns(x: object) -> object:
+        return x if x is None or isinstance(x, int) else [t.n for t in x]  # type: ignore[attr-defined]
+
+    shared = [Item(n=i) for i in range(8 if "reverse" in code else 3)]
+    path = Root(a=shared, b={"t": shared}).save(tmp_path / "root")
+    r = Root.load(path)
+    exec(code)
+    want = (ns(r.a), ns(r.b["t"]), ns(r.c))  # plain Python on the tree in memory
+    with Root(path, mode="r+") as r:
+        exec(code)
+        view = (ns(r.a), ns(r.b["t"]), ns(r.c))
+    r = Root.load(path)
+    assert (ns(r.a), ns(r.b["t"]), ns(r.c)) == want == view
+
+
+@pytest.mark.parametrize("kind", ["dict", "nested list"])
+def test_reorder_then_a_cell_the_table_cannot_hold_then_reorder_again(tmp_path: Path, kind: str) -> None:
+    rows = [Item(n=i) for i in range(9)]
+    path = Root(a={"t": rows} if kind == "dict" else [rows, "x"]).save(tmp_path / "root")
+
+    def get(o: Root) -> list[Item]:
+        return o.a["t"] if kind == "dict" else o.a[0]  # type: ignore[no-any-return]
+
+    with Root(path, mode="r+") as root:
+        t = get(root)
+        t.reverse()
+        t[1].sub = 5  # the table is written anew as groups
+        t.reverse()  # and this order must reach the file too
+        want = [(x.n, x.sub) for x in get(root)]
+    assert [(x.n, x.sub) for x in get(Root.load(path))] == want
+
+
+def test_giving_a_property_its_own_value_back_changes_nothing(tmp_path: Path) -> None:
+    path = Root(a={"t": [Item(n=i, sub=[Item(n=10 * i)]) for i in range(3)]}).save(tmp_path / "root")
+    with Root(path, mode="r+") as root:
+        held = root.a["t"][1].sub
+        root.a = root.a  # a no-op in Python
+        held.append(Item(n=99))  # was: SessionClosedError
+    assert [t.n for t in Root.load(path).a["t"][1].sub] == [10, 99]

@@ -383,8 +383,10 @@ class TableRows(Sequence[Any], LazyContainer):
     def thawed(self) -> list[Any]:
         """Every item, read now, in a plain list.  A list whose place was given another value
         forwards to that plain list from then on (given to another place, it is that list)."""
+        if self._plain is not None:
+            return self._plain  # the list it forwards to: it is that list
         items = list(self)
-        if self._replaced is not None and self._writable and self._plain is None:
+        if self._replaced is not None and self._writable:
             self._plain, self._replaced = items, None
         return items
 
