@@ -166,6 +166,8 @@ class Session:
         self._tables: dict[int, TableRows] = {}
         #: items of lists handed out as TableRows that can change in place: (rows, index, value, copy)
         self._watched: dict[tuple[int, int], tuple[TableRows, int, Any, Any]] = {}
+        #: lazy frames handed out: told when their place is given another value
+        self._frames: dict[int, weakref.ref[Any]] = {}  # frames compare by value: not hashable
         #: the contexts that read this session's file (their caches are told what is replaced)
         self._readers: weakref.WeakSet[Context] = weakref.WeakSet()
         #: hard links written in this session to objects already in the file: alias -> target
@@ -389,6 +391,7 @@ class Session:
         self._watched.clear()
         self._links.clear()
         self._given.clear()
+        self._frames.clear()
         for resource in self._owned:
             resource.close()
         self._owned.clear()
@@ -541,6 +544,15 @@ class Session:
             member._jl_path = member.name  # a handle of another place: one of this place now
             instance.__dict__["_serializable_property__" + name] = self.door().decode(member)
 
+    def track_frame(self, frame: Any) -> None:
+        """A lazy frame handed out (``FrameProxy``): told when its place is given another value."""
+        key = id(frame)
+
+        def gone(_ref: Any) -> None:
+            self._frames.pop(key, None)
+
+        self._frames[key] = weakref.ref(frame, gone)
+
     def track_reader(self, ctx: Context) -> None:
         """A context reading this file: told (``forget``) of every place written."""
         self._readers.add(ctx)
@@ -611,6 +623,21 @@ class Session:
                     continue
                 rows._replaced = prop
                 del self._tables[key]
+        assert self.file is not None
+        for ref in list(self._frames.values()):
+            frame = ref()
+            if (
+                frame is not None
+                and frame._held is None
+                and (frame._path == path or frame._path.startswith(path + "/"))
+            ):
+                new = survivor(frame._path)
+                if new is not None:
+                    frame._path = new
+                    continue
+                frame._held = self.file[frame._path]  # read (and linked) from the open handle
+                frame._held._jl_path = f"{frame._path} (replaced)"
+                frame._replaced = prop
         below = [key for key, (_obj, where) in self._objects.items() if under(where)]
         survivors: list[tuple[Any, str]] = []
         for key in below:

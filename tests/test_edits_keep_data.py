@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from jangada_like import Persistable, Serializable, SerializableProperty
+from jangada_like.errors import SessionClosedError
 
 
 class Trial(Serializable):
@@ -596,3 +597,24 @@ def test_giving_a_property_its_own_value_back_changes_nothing(tmp_path: Path) ->
         root.a = root.a  # a no-op in Python
         held.append(Item(n=99))  # was: SessionClosedError
     assert [t.n for t in Root.load(path).a["t"][1].sub] == [10, 99]
+
+
+def test_swapping_a_frame_with_another_value_keeps_the_frame(tmp_path: Path) -> None:
+    import pandas as pd
+
+    path = Root(a=pd.DataFrame({"v": [1.0, 2.0]}), b=5).save(tmp_path / "root")
+    with Root(path, mode="r+") as root:
+        old = root.a
+        root.a, root.b = root.b, root.a  # was: KeyError, and the frame was gone from the file
+        assert root.b[()]["v"].tolist() == [1.0, 2.0] and old[()]["v"].tolist() == [1.0, 2.0]
+        with pytest.raises(SessionClosedError, match="no longer in the file"):
+            old.append(pd.DataFrame({"v": [3.0]}))
+    back = Root.load(path)
+    assert back.a == 5 and back.b["v"].tolist() == [1.0, 2.0]
+    path = Root(a=[1, 2, 3]).save(tmp_path / "two")
+    with Root(path, mode="r+") as root:
+        root.b = pd.DataFrame({"v": [1.0, 2.0]})
+        root.a, root.b = root.b, root.a
+        assert root.a[()]["v"].tolist() == [1.0, 2.0]
+    back = Root.load(path)
+    assert back.a["v"].tolist() == [1.0, 2.0] and back.b == [1, 2, 3]

@@ -19,7 +19,14 @@ import numpy as np
 import pandas as pd
 
 from ..door import Dataset, Door, Group, Node
-from ..errors import CastingError, FileFormatError, ProxyClosedError, ReadOnlyError, ShapeMismatchError
+from ..errors import (
+    CastingError,
+    FileFormatError,
+    ProxyClosedError,
+    ReadOnlyError,
+    SessionClosedError,
+    ShapeMismatchError,
+)
 from .numpy_ import DTYPE_ATTR, read
 
 __all__ = ["FrameProxy", "int_attr"]
@@ -39,6 +46,13 @@ class FrameProxy:
         self._source = source
         self._path = path
         self._file = source.path
+        #: set when its place was given another value: the frame's group, unlinked but open,
+        #: still read (and linked if the frame is given to another place), never changed
+        self._held: Any = None
+        self._replaced: str | None = None
+        track = getattr(source, "track_frame", None)
+        if track is not None:
+            track(self)
 
     # -- where it lives ------------------------------------------------------------------------
 
@@ -47,6 +61,8 @@ class FrameProxy:
             msg = f"FrameProxy '{self._path}' of '{self._file}' is closed: reopen the file with "
             msg += f"`with {self._source.class_name}('{self._file}', mode='r') as obj:`"
             raise ProxyClosedError(msg, file=self._file, path=self._path)
+        if self._held is not None:
+            return self._held
         return self._door().node_at(self._path)
 
     def _door(self) -> Door:
@@ -172,6 +188,10 @@ class FrameProxy:
         * a ``RangeIndex`` continues (the rows' own RangeIndex is ignored); a ``DatetimeIndex``
           or other stored index takes the rows' index, which must have its dtype.
         """
+        if self._replaced is not None:
+            msg = f"this frame is no longer in the file, since {self._replaced} was given another "
+            msg += "value: append to the frame now at that property instead"
+            raise SessionClosedError(msg, file=self._file, path=self._path)
         if not self._source.writable:
             msg = "cannot append: the file is open read-only (mode='r'); use mode='r+' or 'a'"
             raise ReadOnlyError(msg, file=self._file, path=self._path)
