@@ -728,6 +728,8 @@ class Session:
                     continue
                 member = group.get(name)
                 if isinstance(stored, TableRows) and not self._own_rows(stored, f"{path.rstrip('/')}/{name}"):
+                    if member is not None and stored.live() and member.id == stored._group.id:
+                        continue  # linked here: the same list, still live at its first place
                     if member is not None:  # read anew: the old rows are no longer in the file
                         member._jl_path = f"{path.rstrip('/')}/{name}"
                         value.__dict__[private] = self.door().decode(member)
@@ -1084,7 +1086,7 @@ class Session:
         for place in others:
             parent, _, member = place.rpartition("/")
             holder = self.file[parent or "/"]
-            self.forget(place)
+            self._detach_below(place, where)  # what was read there is the old value
             del holder[member]
             holder[member] = self.file[where]
             self.linked(where, place)

@@ -618,3 +618,21 @@ def test_swapping_a_frame_with_another_value_keeps_the_frame(tmp_path: Path) -> 
         assert root.a[()]["v"].tolist() == [1.0, 2.0]
     back = Root.load(path)
     assert back.a["v"].tolist() == [1.0, 2.0] and back.b == [1, 2, 3]
+
+
+@pytest.mark.parametrize("wrap", ["dict", "list"])
+@pytest.mark.parametrize("clear", [False, True])
+def test_a_lazy_list_put_inside_a_new_container_stays_one_list(
+    tmp_path: Path, wrap: str, clear: bool
+) -> None:
+    path = Root(a=[Item(n=i) for i in range(3)]).save(tmp_path / "root")
+    with Root(path, mode="r+") as root:
+        root.b = {"t": root.a} if wrap == "dict" else [root.a]
+        if clear:
+            root.a = None  # was: SessionClosedError at the pop below
+        inner = root.b["t"] if wrap == "dict" else root.b[0]
+        inner.pop()
+    back = Root.load(path)
+    inner = back.b["t"] if wrap == "dict" else back.b[0]
+    assert [t.n for t in inner] == [0, 1]
+    assert back.a is None if clear else [t.n for t in back.a] == [0, 1]

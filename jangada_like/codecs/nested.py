@@ -13,7 +13,7 @@ import numpy as np
 
 from ..door import Door, Group
 from ..errors import FileFormatError, FormatVersionError, UnknownClassError, UnknownClassWarning
-from ..format import CLASS_ATTR, CONTAINER_ATTR, VERSION_ATTR
+from ..format import CLASS_ATTR, CONTAINER_ATTR, VERSION_ATTR, join
 from ..generic import GenericRecord
 from ..proxy import ProxyDataset
 from ..serializable import Serializable, unknown_tag_hint
@@ -115,9 +115,14 @@ class TableRowsCodec(Codec):
         return issubclass(tp, TableRows)
 
     def children(self, value: Any) -> Any:
-        return list(value)
+        return () if value.live() else list(value)  # a live list is linked, never read whole
 
     def encode(self, value: Any, parent: Group, name: str, ctx: Door) -> None:
+        if value.live() and value._ctx.session is ctx.session and ctx.in_this_file(value._group):
+            ctx.link(parent, name, value._group)  # the same list at a second place: one list
+            ctx.session.linked(value._path, join(ctx.path_of(parent), name))
+            ctx.remember(value, ctx.child(parent, name))
+            return
         ctx.encode(list(value), parent, name)
 
     def decode(self, node: Any, ctx: Door) -> Any:  # pragma: no cover - never written as a tag

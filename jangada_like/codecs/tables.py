@@ -390,6 +390,17 @@ class TableRows(Sequence[Any], LazyContainer):
             self._plain, self._replaced = items, None
         return items
 
+    def live(self) -> bool:
+        """Whether this is still the list of its place in an open writable session."""
+        session = self._ctx.session
+        return (
+            self._writable
+            and self._plain is None
+            and self._replaced is None
+            and session is not None
+            and session.is_open
+        )
+
     def stays_with(self, owner: Any) -> bool:
         """Given to another object of the same writable session, the list stays itself: the
         file links it from the new place too, and changes through either reach both."""
