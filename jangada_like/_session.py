@@ -495,6 +495,10 @@ class Session:
             return  # written anew at this place already (``obj.rows *= 2`` assigns them back)
         if isinstance(value, TableRows) and self._link_rows(instance, group, name, value):
             return
+        forwarding: TableRows | None = None
+        if isinstance(value, TableRows) and value.live():  # cannot be linked (an ancestor's place)
+            forwarding, value = value, value.thawed()  # read whole while it is still in the file
+            instance.__dict__["_serializable_property__" + name] = value
         prop = type(instance)._serializable_properties.get(name)
         if prop is not None and not prop.copiable:
             return
@@ -525,6 +529,8 @@ class Session:
             exc.add_context(file=self.path, prop=ctx.prop)
             raise
         self._adopt(ctx)
+        if forwarding is not None:  # the lazy list is the list written here from now on
+            forwarding._plain, forwarding._replaced = value, None
         self._snapshots.pop((id(instance), name), None)
         if isinstance(value, _SNAPSHOT_TYPES):
             self._snapshots[(id(instance), name)] = _any_depth(_snapshot, value)

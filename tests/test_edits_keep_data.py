@@ -636,3 +636,15 @@ def test_a_lazy_list_put_inside_a_new_container_stays_one_list(
     inner = back.b["t"] if wrap == "dict" else back.b[0]
     assert [t.n for t in inner] == [0, 1]
     assert back.a is None if clear else [t.n for t in back.a] == [0, 1]
+
+
+def test_a_lazy_list_given_to_the_place_that_holds_it(tmp_path: Path) -> None:
+    path = Root(a={"t": [Item(n=i, sub=[Item(n=10 * i), Item(n=10 * i + 1)]) for i in range(3)]}).save(
+        tmp_path / "root"
+    )
+    with Root(path, mode="r+") as root:
+        inner = root.a["t"][1].sub
+        root.a = inner  # was: SessionClosedError at the append below
+        root.a.append(Item(n=99))
+        inner.append(Item(n=100))  # the same list in Python
+    assert [t.n for t in Root.load(path).a] == [10, 11, 99, 100]
