@@ -974,7 +974,7 @@ class Session:
         """``instance.name = rows``, the lazy list of another place of this file: the file links
         it from here too, so it stays one list (``False``: it cannot, written as a copy)."""
         where = f"{group.name.rstrip('/')}/{name}"
-        live = self._tables.get(id(rows)) is rows and rows._plain is None and rows._replaced is None
+        live = self._tables.get(id(rows)) is rows and rows.live()
         if not live or rows._path == where or rows._path.startswith(where + "/"):
             return False
         prop = f"{type(instance).__qualname__}.{name}"
@@ -991,7 +991,7 @@ class Session:
 
     def _own_rows(self, rows: TableRows, path: str) -> bool:
         """Whether ``rows`` are the rows of this session at ``path``, unchanged in layout."""
-        live = self._tables.get(id(rows)) is rows and rows._plain is None and rows._replaced is None
+        live = self._tables.get(id(rows)) is rows and rows.live()
         return live and rows._path == path
 
     def track_rows(self, rows: TableRows) -> None:

@@ -405,15 +405,7 @@ class TableRows(Sequence[Any], LazyContainer):
         """Given to another object of the same writable session, the list stays itself: the
         file links it from the new place too, and changes through either reach both."""
         node = owner.__dict__.get("_jl_node_")
-        session = self._ctx.session
-        return (
-            self._writable
-            and self._plain is None
-            and self._replaced is None
-            and session is not None
-            and session.is_open
-            and getattr(node, "session", None) is session
-        )
+        return self.live() and getattr(node, "session", None) is self._ctx.session
 
     def copy(self) -> list[Any]:
         """A plain list of the rows (all of them are read)."""
